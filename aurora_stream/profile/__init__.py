@@ -1,0 +1,1 @@
+"""Profile stage: mergeable per-column sketches (writer) and profile views (reader)."""

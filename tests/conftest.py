@@ -1,0 +1,55 @@
+"""Shared fixtures: a real Tansu broker and a real redis-server, on loopback, per session."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from aurora_stream.service.broker import EmbeddedBroker
+from aurora_stream.service.ports import free_port, wait_for_port
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SORTINGHAT = SHARED / "datasets" / "sortinghat"
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
+    """One real embedded broker for the test session (tests use unique topic/dataset ids)."""
+    log = tmp_path_factory.mktemp("broker") / "tansu.log"
+    with EmbeddedBroker(log_path=log) as b:
+        yield b
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server on a free loopback port, no persistence."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.fail("redis-server is not installed: run the README test command (it installs it)")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, 10)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
+@pytest.fixture
+def aurora_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An isolated AURORA_HOME so no test shares local state with another or with the user."""
+    home = tmp_path / "aurora-home"
+    home.mkdir()
+    monkeypatch.setenv("AURORA_HOME", str(home))
+    return home
