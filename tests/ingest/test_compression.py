@@ -1,0 +1,76 @@
+"""Compressed sources (.gz .bz2 .zip .zst) by magic bytes, and stdin ("-")."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import zstandard
+from ingest_helpers import ingest
+
+from aurora_stream.ingest.source import SourceError, open_source
+
+CSV = "".join(f"{i};name {i};{i * 0.5}\n" for i in range(2000))
+DATA = ("id;name;x\n" + CSV).encode()
+
+
+def _zip(data: bytes, members: int = 1) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i in range(members):
+            zf.writestr(f"part{i}.csv", data)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "pack"),
+    [
+        ("f.csv.gz", gzip.compress),
+        ("f.csv.bz2", bz2.compress),
+        ("f.zip", _zip),
+        ("f.csv.zst", lambda b: zstandard.ZstdCompressor().compress(b)),
+        ("misnamed.csv", gzip.compress),  # magic bytes win over the extension
+    ],
+)
+def test_compressed_sources(write, name, pack):
+    t = ingest(write(name, pack(DATA)), chunk_bytes=4096)
+    assert t.dialect.delimiter == ";"
+    assert t.header == ["id", "name", "x"]
+    assert t.frame.height == 2000 and t.rows()[-1] == ("1999", "name 1999", "999.5")
+    assert len(t.chunks) > 1
+
+
+def test_zip_with_two_members_is_a_clear_error(write):
+    with pytest.raises(SourceError, match="exactly one file"):
+        open_source(write("two.zip", _zip(DATA, members=2)))
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(SourceError, match="cannot open"):
+        open_source(tmp_path / "absent.csv")
+
+
+def test_stdin_dash():
+    code = (
+        "import sys\n"
+        "from aurora_stream.ingest.dialect import sniff\n"
+        "from aurora_stream.ingest.chunker import read_table\n"
+        "from aurora_stream.ingest.parse import parse_chunk\n"
+        "from aurora_stream.ingest.source import open_source, prepend\n"
+        "stream = open_source('-')\n"
+        "head = stream.read(65536)\n"
+        "d = sniff(head)\n"
+        "header, chunks = read_table(prepend(head, stream), d, chunk_bytes=2048)\n"
+        "print(len(header), sum(parse_chunk(c.text, d, len(header), c.first_line).frame.height"
+        " for c in chunks))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], input=gzip.compress(DATA),
+                         capture_output=True, cwd=root, check=True, timeout=60)
+    assert out.stdout.split() == [b"3", b"2000"]
