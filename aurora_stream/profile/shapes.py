@@ -1,0 +1,158 @@
+"""Value shapes as vectorized polars expressions: what a cell *looks like*, never what it is.
+
+Every function here takes the expression of one Utf8 column and returns expressions that
+polars evaluates in one pass per chunk (the callers put them all in a single lazy
+``select`` so that common sub-expressions such as the stripped string are computed once).
+Regexes use the Rust ``regex`` syntax (no look-around, no back-references).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+# --- building blocks -----------------------------------------------------------------
+_PLAIN_NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_THOUSANDS_NUM = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+_AMOUNT = r"(?:\d{1,3}(?:[,.\s]\d{3})+|\d+)(?:[.,]\d+)?|\.\d+"
+_TIME = (
+    r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[ap]\.?m\.?)?"
+    r"(?:\s*(?:z|utc|gmt|[+-]\d{2}:?\d{2}))?"
+)
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_WEEKDAY = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"
+_ORD = r"(?:st|nd|rd|th)?"
+_TAIL_TIME = rf"(?:(?:[t\s]|,\s*){_TIME})?"
+_CURRENCY_SIGN = r"(?:us\$|a\$|c\$|r\$|[$€£¥₹₩₽])"
+_CURRENCY_CODE = r"(?:usd|eur|gbp|jpy|cny|rmb|inr|cad|aud|chf|sek|nok|dkk|brl|mxn|zar)"
+
+NUMERIC_RE = rf"^(?:{_PLAIN_NUM}|{_THOUSANDS_NUM})$"
+INT_RE = r"^[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)$"
+BOOL_RE = r"(?i)^(?:true|false|yes|no|y|n|t|f)$"
+DATE_RE = "(?i)^(?:" + "|".join(
+    [
+        # ISO and year-first: 2020-01-05, 2020/1/5, 2020-01-05T10:20:30Z
+        rf"\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}{_TAIL_TIME}",
+        # year-month: 2020-01
+        r"\d{4}-(?:0[1-9]|1[0-2])",
+        # day-first or month-first: 05/01/2020, 5.1.20, 1-5-2020 10:00
+        rf"\d{{1,2}}[-/.]\d{{1,2}}[-/.](?:\d{{4}}|\d{{2}}){_TAIL_TIME}",
+        # month names: Jan 5 2020, Monday, January 5th, 2020, 5 Jan 2020, 05-Jan-20, Jan 2020
+        rf"{_WEEKDAY}{_MONTH}\s+\d{{1,2}}{_ORD},?\s+\d{{4}}{_TAIL_TIME}",
+        rf"{_WEEKDAY}\d{{1,2}}{_ORD}[\s-]+{_MONTH}[\s,-]+(?:\d{{4}}|\d{{2}}){_TAIL_TIME}",
+        rf"{_MONTH}[\s-]+\d{{4}}",
+    ]
+) + ")$"
+TIME_RE = rf"(?i)^{_TIME}$"
+EMAIL_RE = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+URL_RE = r"(?i)^(?:(?:https?|ftp)://|www\.)\S+$"
+PHONE_RE = (
+    r"(?i)^\+?(?:\(\d{1,4}\)|\d{1,4})(?:[\s.-]?(?:\(\d{1,4}\)|\d{2,4})){1,5}"
+    r"(?:\s*(?:x|ext\.?)\s*\d{1,5})?$"
+)
+CURRENCY_RE = "(?i)^[+-]?(?:" + "|".join(
+    [
+        rf"{_CURRENCY_SIGN}\s?-?(?:{_AMOUNT})",
+        rf"(?:{_AMOUNT})\s?{_CURRENCY_SIGN}",
+        rf"{_CURRENCY_CODE}\s?(?:{_AMOUNT})",
+        rf"(?:{_AMOUNT})\s?{_CURRENCY_CODE}",
+    ]
+) + ")$"
+PERCENT_RE = rf"^[+-]?(?:{_AMOUNT})\s?%$"
+_ITEM = r"\s*[^\s,;|\[\]]+(?:\s+[^\s,;|\[\]]+){0,2}\s*"  # at most three words per item
+LIST_RE = (
+    rf"^(?:\s*\[.*\]\s*|{_ITEM}(?:,{_ITEM})+|{_ITEM}(?:\|{_ITEM})+|{_ITEM}(?:;{_ITEM})+)$"
+)
+LEADING_ZERO_RE = r"^0\d+$"
+DIGIT_RE = r"\d"
+ALPHA_RE = r"\p{L}"
+WORD_RE = r"\S+"
+WHITESPACE_RE = r"\s"
+DELIM_RE = r"[,;|/\\\t-]"
+STOPWORDS: tuple[str, ...] = (
+    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any",
+    "are", "as", "at", "be", "because", "been", "before", "being", "below", "between",
+    "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during",
+    "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her",
+    "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its",
+    "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off",
+    "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "same",
+    "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs",
+    "them", "then", "there", "these", "they", "this", "those", "through", "to", "too",
+    "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which",
+    "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours",
+)  # fmt: skip
+STOPWORD_RE = r"(?i)\b(?:" + "|".join(STOPWORDS) + r")\b"
+
+SHAPES: tuple[str, ...] = (
+    "numeric", "int", "float", "bool", "date", "time", "email", "url", "phone", "currency",
+    "percent", "embedded_number", "list", "alpha", "leading_zero",
+)  # fmt: skip
+"""Shape names, in ProfileView order (``<shape>_frac``)."""
+
+TEXT_COUNTS: tuple[str, ...] = ("len", "word", "whitespace", "delim", "stopword")
+"""Per-value counts whose mean/std the sketch keeps (``<name>_mean`` / ``<name>_std``)."""
+
+
+def stripped(col: pl.Expr) -> pl.Expr:
+    """The value without surrounding whitespace: shapes are judged on this."""
+    return col.str.strip_chars()
+
+
+def number(col: pl.Expr) -> pl.Expr:
+    """The value as a finite Float64 when it is a plain number (thousands commas ok), else null."""
+    s = stripped(col)
+    parsed = s.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
+    ok = s.str.contains(NUMERIC_RE) & parsed.is_finite()
+    return pl.when(ok).then(parsed).otherwise(None)
+
+
+def shape_masks(col: pl.Expr) -> dict[str, pl.Expr]:
+    """One boolean expression per shape in ``SHAPES`` (null where the value is null)."""
+    s = stripped(col)
+    lower = s.str.to_lowercase()
+    numeric = number(col).is_not_null()
+    is_int = numeric & s.str.contains(INT_RE)
+    date = lower.str.contains(DATE_RE)
+    time = lower.str.contains(TIME_RE)
+    email = s.str.contains(EMAIL_RE)
+    url = s.str.contains(URL_RE)
+    digits = s.str.count_matches(DIGIT_RE)
+    phone = (
+        s.str.contains(PHONE_RE)
+        & digits.is_between(7, 15)
+        & (s.str.contains(r"[\s().-]") | s.str.starts_with("+"))
+        & ~date
+        & ~numeric
+    )
+    currency = lower.str.contains(CURRENCY_RE)
+    percent = s.str.contains(PERCENT_RE)
+    listy = s.str.contains(LIST_RE) & ~numeric & ~currency & ~date
+    embedded = (digits > 0) & ~(numeric | date | time | url | email | phone | listy)
+    return {
+        "numeric": numeric,
+        "int": is_int,
+        "float": numeric & ~is_int,
+        "bool": s.str.contains(BOOL_RE),
+        "date": date,
+        "time": time,
+        "email": email,
+        "url": url,
+        "phone": phone,
+        "currency": currency,
+        "percent": percent,
+        "embedded_number": embedded,
+        "list": listy,
+        "alpha": s.str.contains(ALPHA_RE),
+        "leading_zero": s.str.contains(LEADING_ZERO_RE),
+    }
+
+
+def text_counts(col: pl.Expr) -> dict[str, pl.Expr]:
+    """One integer expression per name in ``TEXT_COUNTS`` (on the raw, unstripped value)."""
+    return {
+        "len": col.str.len_chars(),
+        "word": col.str.count_matches(WORD_RE),
+        "whitespace": col.str.count_matches(WHITESPACE_RE),
+        "delim": col.str.count_matches(DELIM_RE),
+        "stopword": col.str.count_matches(STOPWORD_RE),
+    }
