@@ -1,0 +1,250 @@
+"""The recommender: one ProfileView (+ name flags) in, one explained Recommendation out.
+
+Policy, layer by layer:
+
+* **L0 cache** - same user, same ``fingerprint_key``, same model version: the cached answer
+  is returned as is (``layer="L0-cache"``, original provenance kept). Any model update
+  changes the version, so stale answers are never served.
+* **L1 learned rules** - per-user rules induced from corrections (``LearnedRules`` seam,
+  ``None`` until the learn stage provides one). A learned rule whose feature-type
+  confidence reaches ``review_threshold`` decides.
+* **L2 symbolic rules** (``rules.RULES``) and **L3 models** (``ModelBank``: prior blended
+  with the user's model) are combined:
+
+  - a *strong* rule (base confidence >= ``strong_rule``, not a fallback) decides unless
+    the model is more confident of another type; when the model agrees, the confidence
+    rises to ``1 - (1 - rule) * (1 - model)``;
+  - otherwise a linear opinion pool decides: ``alpha * model + (1 - alpha) * rule vote``.
+    ``alpha`` starts at ``synthetic_weight`` (0.3) for a prior trained on generated data
+    only, moves towards ``model_weight`` (0.5) as the prior learns real examples
+    (``r / (r + 200)``), then towards 1 with the user's corrections
+    (``ModelBank.user_weight``). The weights were chosen by file-grouped 2-fold
+    cross-validation on SortingHat's data_train.csv, never on the test file. The layer is
+    the one whose top choice won.
+
+  Transformation and imputation are pooled the same way between the model (restricted
+  to what is valid for the chosen type, renormalised) and the ``policy`` choice.
+* **L4** - the overall confidence is the weighted geometric mean
+  ``type^0.6 * transformation^0.2 * imputation^0.2``; below ``review_threshold`` the
+  answer goes out with ``needs_review=True``. ``alternatives`` are always the top three
+  types, each with its best actions and its reason.
+
+>>> from aurora_stream.profile.view import ProfileView
+>>> rec = Recommender(ModelBank()).recommend(
+...     ProfileView(count=500, null_frac=0.0, url_frac=0.98, distinct_count=480), ("link",), "ann")
+>>> rec.feature_type, rec.transformation, rec.layer, rec.provenance
+('url', 'extract_domain', 'L2-symbolic-rule', 'R-url-01')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from aurora_stream.profile.fingerprint import fingerprint, fingerprint_key
+from aurora_stream.profile.view import ProfileView
+from aurora_stream.recommend.cache import Cache
+from aurora_stream.recommend.decision import Option, Recommendation
+from aurora_stream.recommend.models import ModelBank
+from aurora_stream.recommend.policy import choose_imputation, choose_transformation
+from aurora_stream.recommend.rules import FALLBACK_RULES, RuleHit, RuleSet
+from aurora_stream.vocab import FEATURE_TYPES, IMPUTATIONS, TRANSFORMATIONS
+
+
+class LearnedRules(Protocol):
+    """L1 seam, implemented by the learn stage.
+
+    ``predict_proba_one`` returns ``target -> label -> posterior confidence`` for the
+    user's matching learned rule (empty when none matches); ``explain_one`` returns the
+    rule's ``(id, reason)``.
+    """
+
+    def predict_proba_one(
+        self, x: dict[str, float], user_id: str
+    ) -> dict[str, dict[str, float]]: ...
+
+    def explain_one(self, x: dict[str, float], user_id: str) -> tuple[str, str]: ...
+
+
+def _summary(v: ProfileView) -> str:
+    """The few statistics a person checks first, for model-made reasons."""
+    parts = []
+    pct = {"numeric_frac": "numeric", "date_frac": "dates", "url_frac": "URLs",
+           "list_frac": "lists", "embedded_number_frac": "numbers in text",
+           "null_frac": "missing"}
+    for field, label in pct.items():
+        x = getattr(v, field)
+        if x is not None and x >= 0.05:
+            parts.append(f"{x:.0%} {label}")
+    if v.distinct_count is not None:
+        parts.append(f"{v.distinct_count:.0f} distinct")
+    if v.word_mean is not None and v.word_mean >= 2:
+        parts.append(f"{v.word_mean:.1f} words/value")
+    return ", ".join(parts[:4]) or "few statistics known"
+
+
+def _top(p: dict[str, float]) -> tuple[str | None, float]:
+    if not p:
+        return None, 0.0
+    k = max(p, key=p.__getitem__)
+    return k, p[k]
+
+
+def _restrict(p: dict[str, float], allowed: Sequence[str]) -> dict[str, float]:
+    q = {k: p.get(k, 0.0) for k in allowed}
+    total = sum(q.values())
+    return {k: v / total for k, v in q.items()} if total > 0 else {}
+
+
+class Recommender:
+    """Layers L0-L4 over one profile (see the module docstring for the policy)."""
+
+    def __init__(
+        self,
+        models: ModelBank,
+        cache: Cache | None = None,
+        review_threshold: float = 0.6,
+        learned_rules: LearnedRules | None = None,
+        *,
+        rules: RuleSet | None = None,
+        strong_rule: float = 0.85,
+        model_weight: float = 0.5,
+        synthetic_weight: float = 0.3,
+    ) -> None:
+        self.models = models
+        self.cache = cache
+        self.review_threshold = review_threshold
+        self.learned_rules = learned_rules
+        self.rules = rules if rules is not None else RuleSet()
+        self.strong_rule = strong_rule
+        self.model_weight = model_weight
+        self.synthetic_weight = synthetic_weight
+
+    # --- entry point ----------------------------------------------------------------
+    def recommend(self, view: ProfileView, flags: Sequence[str], user_id: str) -> Recommendation:
+        """The recommendation for one column of ``user_id``."""
+        fp = fingerprint(view, flags)
+        key = fingerprint_key(fp)
+        version = self.models.version(user_id)
+        if self.cache is not None:
+            hit = self.cache.get(user_id, key, version)
+            if hit is not None:
+                return hit.served_from("L0-cache")
+        rec = self._decide(view, flags, fp, user_id, version)
+        rec = self._learned(view, fp, user_id, rec) or rec
+        if self.cache is not None:
+            self.cache.put(user_id, key, version, rec)
+        return rec
+
+    # --- L1 -------------------------------------------------------------------------
+    def _learned(self, view: ProfileView, fp: dict[str, float], user_id: str,
+                 fallback: Recommendation) -> Recommendation | None:
+        """The learned rule's answer, if one matches confidently; the other options
+        come from the L2/L3 decision ``fallback``."""
+        if self.learned_rules is None:
+            return None
+        proba = self.learned_rules.predict_proba_one(fp, user_id)
+        ft, conf = _top(proba.get("feature_type", {}))
+        if ft not in TRANSFORMATIONS or conf < self.review_threshold:
+            return None
+        rule_id, reason = self.learned_rules.explain_one(fp, user_id)
+        t, tc = _top(_restrict(proba.get("transformation", {}), TRANSFORMATIONS[ft]))
+        i, ic = _top(_restrict(proba.get("imputation", {}), IMPUTATIONS))
+        if t is None:
+            t, tc, _ = choose_transformation(ft, view)
+        if i is None:
+            i, ic, _ = choose_imputation(ft, view)
+        overall = self._overall(conf, tc, ic)
+        others = tuple(o for o in fallback.alternatives if o.feature_type != ft)
+        alternatives = (Option(ft, t, i, overall, reason), *others[:2])
+        return Recommendation(ft, t, i, overall, conf, tc, ic, "L1-learned-rule", rule_id, reason,
+                              alternatives, overall < self.review_threshold)
+
+    # --- L2 + L3 --------------------------------------------------------------------
+    def _decide(self, view: ProfileView, flags: Sequence[str], fp: dict[str, float],
+                user_id: str, version: str) -> Recommendation:
+        hits = self.rules.hits(view, flags)
+        best = hits[0]
+        by_type: dict[str, RuleHit] = {}
+        for h in hits:
+            by_type.setdefault(h.feature_type, h)
+        proba = self.models.predict_proba(fp, user_id)
+        pm = _restrict(proba.get("feature_type", {}), FEATURE_TYPES)
+        m_type, m_conf = _top(pm)
+
+        alpha = 0.0 if not pm else self._alpha(user_id)
+        vote = {t: (1 - best.confidence) / (len(FEATURE_TYPES) - 1) for t in FEATURE_TYPES}
+        vote[best.feature_type] = best.confidence
+        scores = {t: alpha * pm.get(t, 0.0) + (1 - alpha) * vote[t] for t in FEATURE_TYPES}
+
+        strong = best.rule_id not in FALLBACK_RULES and best.confidence >= self.strong_rule
+        if strong and not (m_type != best.feature_type and m_conf > best.confidence):
+            ft = best.feature_type
+            agree = m_type == ft
+            type_conf = 1 - (1 - best.confidence) * (1 - m_conf) if agree else best.confidence
+            layer, provenance = "L2-symbolic-rule", best.rule_id
+            reason = best.reason + (f"; model agrees (p={m_conf:.2f})" if agree else "")
+            scores[ft] = max(scores[ft], type_conf)
+        else:
+            ft = max(scores, key=scores.__getitem__)
+            type_conf = scores[ft]
+            if m_type == ft:
+                layer, provenance = "L3-model", version
+                reason = f"model p={m_conf:.2f} for {ft} ({_summary(view)})"
+                if ft in by_type:
+                    reason += f"; rule {by_type[ft].rule_id} agrees"
+            else:
+                h = by_type.get(ft, best)
+                layer, provenance, reason = "L2-symbolic-rule", h.rule_id, h.reason
+
+        options = self._options(view, proba, scores, by_type, user_id, ft)
+        chosen, t_conf, i_conf = options[0]
+        overall = self._overall(type_conf, t_conf, i_conf)
+        alternatives = (Option(ft, chosen.transformation, chosen.imputation, overall, reason),
+                        *(o for o, _, _ in options[1:3]))
+        return Recommendation(
+            ft, chosen.transformation, chosen.imputation, overall, type_conf, t_conf, i_conf,
+            layer, provenance, reason, alternatives, overall < self.review_threshold,
+        )
+
+    def _options(self, view: ProfileView, proba: dict[str, dict[str, float]],
+                 scores: dict[str, float], by_type: dict[str, RuleHit], user_id: str,
+                 chosen: str) -> list[tuple[Option, float, float]]:
+        """Chosen type first, then the next two by score, each with its best actions."""
+        ranked = [chosen] + [t for t in sorted(scores, key=lambda t: -scores[t]) if t != chosen]
+        beta = 0.5 + 0.5 * self.models.user_weight(user_id)
+        out = []
+        for ft in ranked[:3]:
+            h = by_type.get(ft)
+            pol_t = (h.transformation, h.transformation_confidence) if h else \
+                choose_transformation(ft, view)[:2]
+            pol_i = (h.imputation, h.imputation_confidence) if h else \
+                choose_imputation(ft, view)[:2]
+            t, tc = self._pool(proba.get("transformation", {}), TRANSFORMATIONS[ft], pol_t, beta)
+            i, ic = self._pool(proba.get("imputation", {}), IMPUTATIONS, pol_i, beta)
+            why = h.reason if h else f"model p={scores[ft]:.2f} ({_summary(view)})"
+            out.append((Option(ft, t, i, self._overall(scores[ft], tc, ic), why), tc, ic))
+        return out
+
+    def _alpha(self, user_id: str) -> float:
+        """The model's share in the pool (see the module docstring)."""
+        r = self.models.real_examples
+        base = self.synthetic_weight + (self.model_weight - self.synthetic_weight) * r / (r + 200)
+        return base + (1 - base) * self.models.user_weight(user_id)
+
+    @staticmethod
+    def _pool(model_p: dict[str, float], allowed: Sequence[str], policy: tuple[str, float],
+              beta: float) -> tuple[str, float]:
+        """Pool the model's (restricted) distribution with the policy's one-hot choice."""
+        q = _restrict(model_p, allowed)
+        label, conf = policy
+        if not q:
+            return label, conf
+        rest = (1 - conf) / max(len(allowed) - 1, 1)
+        pooled = {k: beta * q.get(k, 0.0) + (1 - beta) * (conf if k == label else rest)
+                  for k in allowed}
+        return _top(pooled)  # type: ignore[return-value]
+
+    @staticmethod
+    def _overall(type_conf: float, t_conf: float, i_conf: float) -> float:
+        return float(min(1.0, type_conf**0.6 * t_conf**0.2 * i_conf**0.2))
