@@ -82,7 +82,7 @@ class EmbeddedBroker:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 0.5) -> None:
         """Terminate the broker and reap it; never leaves a process behind."""
         if self.process is None:
             return

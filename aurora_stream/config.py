@@ -1,0 +1,61 @@
+"""Settings from flags and environment variables, in one place.
+
+Every setting has an ``AURORA_*`` environment variable; CLI flags override them.
+``AURORA_HOME`` (default ``~/.aurora``) holds all local state of the embedded mode, so two
+installations or test runs never share state by accident.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration; ``broker=None`` means start the embedded broker."""
+
+    broker: str | None = None  # kafka://host:port[;kafka://host2:port]; None = embedded Tansu
+    home: Path = field(default_factory=lambda: Path.home() / ".aurora")
+    redis_url: str | None = None  # L0 cache (and production state store); None = in-process
+    user: str = "default"
+    app_id: str = "aurora"
+    partitions: int = 4
+    chunk_bytes: int = 1 << 20
+    review_threshold: float = 0.6
+    metrics_port: int = 0  # Prometheus exporter; 0 = off
+    rule_support: int = 3  # corrections that induce an L1 rule
+    epsilon_per_day: float = 1.0  # DP budget per user per day for the shared prior
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Read ``AURORA_*`` variables, then apply non-None keyword overrides."""
+        s = cls(
+            broker=os.environ.get("AURORA_BROKER") or None,
+            home=Path(_env("AURORA_HOME", str(Path.home() / ".aurora"))).expanduser(),
+            redis_url=os.environ.get("AURORA_REDIS_URL") or None,
+            user=_env("AURORA_USER", "default"),
+            app_id=_env("AURORA_APP_ID", "aurora"),
+            partitions=int(_env("AURORA_PARTITIONS", "4")),
+            chunk_bytes=int(_env("AURORA_CHUNK_BYTES", str(1 << 20))),
+            review_threshold=float(_env("AURORA_REVIEW_THRESHOLD", "0.6")),
+            metrics_port=int(_env("AURORA_METRICS_PORT", "0")),
+            rule_support=int(_env("AURORA_RULE_SUPPORT", "3")),
+            epsilon_per_day=float(_env("AURORA_EPSILON_PER_DAY", "1.0")),
+        )
+        return replace(s, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def embedded(self) -> bool:
+        """True when no external broker is configured (the CLI starts Tansu)."""
+        return self.broker is None
+
+    def ensure_home(self) -> Path:
+        """Create AURORA_HOME (mode 0700) and return it."""
+        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self.home

@@ -1,0 +1,172 @@
+"""L5 continuous learning: per user, a challenger learns beside the champion.
+
+Two lineages of per-user models learn every correction of the user: the **champion**
+(the models in ``ModelBank.users[u]``, which serve) and the **challenger** (kept here).
+Each event is first a test, then a training example (prequential): both predict the
+feature type of the fingerprint *as served*, i.e. blended with the prior by the user's
+weight, and a sliding window (default 200 events) keeps whether each was right.
+
+When the challenger's window accuracy beats the champion's by ``margin`` (0.05) over at
+least ``min_events`` (50) events, the lineages swap (``promote``): the challenger's models
+move into the bank and the old champion keeps learning as the challenger. The window
+restarts. During ``probation`` events after a promotion, the same test in the other
+direction (the pre-promotion champion now ahead by ``margin``) swaps back (``rollback``).
+Every swap returns a ``ModelSwitch`` to publish.
+
+Default challenger: softmax regression on the same one-hot buckets (Adam, lr 0.02).
+The champion is generative (multinomial naive Bayes), best with few corrections; a
+discriminative model usually overtakes it once a user has many corrections (Ng & Jordan,
+2002), which is exactly when promotion should happen. Feature-type accuracy decides (the
+primary target); all three targets swap together.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import zstandard
+from river import base, compose, linear_model, optim
+
+from aurora_stream.recommend.models import TARGETS, ModelBank, _Learners, _onehot
+
+Factory = Callable[[], base.Classifier]
+
+
+def challenger_model() -> base.Classifier:
+    """Softmax regression on one-hot fingerprint buckets (see the module docstring)."""
+    return compose.FuncTransformer(_onehot) | linear_model.SoftmaxRegression(
+        optimizer=optim.Adam(0.02)
+    )
+
+
+@dataclass(frozen=True)
+class ModelSwitch:
+    """One champion change of one user (published to a topic by the learn agent)."""
+
+    user_id: str
+    from_version: str
+    to_version: str
+    kind: str  # "promote" | "rollback"
+    from_accuracy: float  # window accuracy of the model switched away from
+    to_accuracy: float  # window accuracy of the model now serving
+    n: int  # events in the window that decided
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class _Duel:
+    challenger: dict[str, base.Classifier]
+    names: list[str]  # [champion lineage, challenger lineage]
+    hits: deque = field(default_factory=deque)  # (champion right, challenger right)
+    generation: int = 0
+    probation: int = 0  # events left in which a swap back counts as a rollback
+
+
+def _normalised(p: dict) -> dict[str, float]:
+    total = sum(v for v in p.values() if v > 0)
+    return {} if total <= 0 else {str(k): v / total for k, v in p.items() if v > 0}
+
+
+def _top(p: dict[str, float]) -> str | None:
+    return max(p, key=p.__getitem__) if p else None
+
+
+class ChampionChallenger:
+    """Per-user champion/challenger duels over a ``ModelBank`` (see the module docstring)."""
+
+    def __init__(self, challenger_factory: Factory = challenger_model,
+                 names: tuple[str, str] = ("mnb", "softmax"), window: int = 200,
+                 min_events: int = 50, margin: float = 0.05, probation: int = 200) -> None:
+        self.challenger_factory = challenger_factory
+        self.names = names
+        self.window = window
+        self.min_events = min_events
+        self.margin = margin
+        self.probation = probation
+        self.duels: dict[str, _Duel] = {}
+
+    def version(self, user_id: str, which: int = 0) -> str:
+        """Name of the serving (0) or challenging (1) lineage, e.g. ``user:ann@mnb.g0``."""
+        d = self.duels.get(user_id)
+        names, gen = (list(self.names), 0) if d is None else (d.names, d.generation)
+        return f"user:{user_id}@{names[which]}.g{gen}"
+
+    def accuracies(self, user_id: str) -> tuple[float, float, int]:
+        """(champion, challenger) window accuracy and the window length."""
+        d = self.duels.get(user_id)
+        if d is None or not d.hits:
+            return 0.0, 0.0, 0
+        n = len(d.hits)
+        return sum(h[0] for h in d.hits) / n, sum(h[1] for h in d.hits) / n, n
+
+    def observe(self, bank: ModelBank, fp: dict[str, float], y: dict[str, str], user_id: str,
+                learn: bool = True) -> ModelSwitch | None:
+        """Test both lineages on ``y['feature_type']``, then (``learn``) train both — the
+        champion through ``bank.learn_one`` — and swap if the window says so."""
+        d = self.duels.get(user_id)
+        if d is None:
+            d = self.duels[user_id] = _Duel(
+                {t: self.challenger_factory() for t in TARGETS}, list(self.names),
+                deque(maxlen=self.window))
+        truth = y.get("feature_type")
+        if truth is not None:
+            champ, chall = self._predict(bank, fp, user_id, d)
+            d.hits.append((champ == truth, chall == truth))
+        if learn:
+            bank.learn_one(fp, y, user_id)
+            for t, label in y.items():
+                if t in d.challenger:
+                    d.challenger[t].learn_one(fp, label)
+        if d.probation:
+            d.probation -= 1
+        return self._decide(bank, user_id, d)
+
+    def _predict(self, bank: ModelBank, fp: dict[str, float], user_id: str, d: _Duel
+                 ) -> tuple[str | None, str | None]:
+        prior = _normalised(bank.prior.models["feature_type"].predict_proba_one(fp))
+        w = bank.user_weight(user_id)
+        if w == 0:
+            return _top(prior), _top(prior)
+        out = []
+        for model in (bank.users[user_id].models["feature_type"], d.challenger["feature_type"]):
+            q = _normalised(model.predict_proba_one(fp))
+            out.append(_top({k: (1 - w) * prior.get(k, 0.0) + w * q.get(k, 0.0)
+                             for k in prior.keys() | q}))
+        return out[0], out[1]
+
+    def _decide(self, bank: ModelBank, user_id: str, d: _Duel) -> ModelSwitch | None:
+        champ, chall, n = self.accuracies(user_id)
+        if n < self.min_events or chall < champ + self.margin or user_id not in bank.users:
+            return None
+        kind = "rollback" if d.probation else "promote"
+        before = self.version(user_id)
+        serving = bank.users[user_id]
+        bank.users[user_id] = _Learners(d.challenger, serving.n)
+        d.challenger = serving.models
+        d.names.reverse()
+        d.generation += 1
+        d.hits.clear()
+        d.probation = self.probation if kind == "promote" else 0
+        return ModelSwitch(user_id, before, self.version(user_id), kind, round(champ, 4),
+                           round(chall, 4), n)
+
+    # --- bytes (pickled River models: store only through a signed StateStore) ---------
+    def to_bytes(self) -> bytes:
+        state = {"config": (self.names, self.window, self.min_events, self.margin,
+                            self.probation), "duels": self.duels}
+        return zstandard.ZstdCompressor(level=6).compress(
+            pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def load_bytes(self, data: bytes) -> None:
+        """Restore duels from ``to_bytes`` output. Only for signature-verified bytes."""
+        state = pickle.loads(zstandard.ZstdDecompressor().decompress(data))
+        self.duels = state["duels"]
+
+    def copy(self) -> ChampionChallenger:
+        return copy.deepcopy(self)

@@ -1,0 +1,285 @@
+"""L1 learned rules: per-user rules induced from repeated, consistent corrections.
+
+A rule says "for *this user*, columns in *this region* are (type, transformation,
+imputation)". The **region** (``region_key``) is a coarse key over the fingerprint features
+that decide a type: dominant value shapes (numeric, integer, date, URL, e-mail, list,
+number-in-text, boolean, letters) in three levels, distinct count in four, uniqueness in
+three, words per value in three, and a few groups of name flags (id, time, text, geo,
+flag). It holds neither a value nor a name: e.g. ``n2i2d0u0e0l0m0b0a0|D1|U0|W0|id``.
+
+When a user corrects columns of one region to the same triple ``k`` times (default 3), a
+rule is induced. Evidence afterwards: a later correction in the region to the rule's
+triple is a success, to another triple a failure (``learn_one``); an accepted
+recommendation the rule decided is a success (``record_outcome``). The rule's
+confidence is the **posterior mean** of ``Beta(1 + successes, 1 + failures)``, the
+``k`` inducing corrections counting as successes (a new rule starts at 0.8 and can decide
+at the recommender's 0.6 review threshold; a lower credible bound would keep new rules
+silent until many more outcomes). A rule with at least ``min_outcomes`` outcomes after
+its induction whose posterior falls below ``floor`` (0.5) is switched off (kept, marked
+inactive, reported by ``rules_for``); more agreeing corrections can switch it on again.
+
+State serializes to JSON bytes (orjson, never pickle), for all users (``to_bytes``) or one
+user (``user_to_bytes``, a Faust table value keyed by user).
+
+>>> r = LearnedRules(k=2)
+>>> fp = {"numeric_frac": 1.0, "int_frac": 1.0, "distinct_count": 0.5, "distinct_frac": 0.05}
+>>> y = {"feature_type": "categorical", "transformation": "one_hot", "imputation": "mode"}
+>>> r.learn_one(fp, y, "ann") is None, r.learn_one(fp, y, "ann").id
+(True, 'L1-49915e0d-1')
+>>> r.predict_proba_one(fp, "ann")["feature_type"], r.predict_proba_one(fp, "bob")
+({'categorical': 0.75}, {})
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+
+import orjson
+
+from aurora_stream.vocab import FEATURE_TYPES, IMPUTATIONS, TRANSFORMATIONS
+
+FORMAT = 1
+_SHAPES = (("numeric_frac", "n"), ("int_frac", "i"), ("date_frac", "d"), ("url_frac", "u"),
+           ("email_frac", "e"), ("list_frac", "l"), ("embedded_number_frac", "m"),
+           ("bool_frac", "b"), ("alpha_frac", "a"))
+_FLAG_GROUPS = (
+    ("id", ("id", "key", "uuid", "code", "number")),
+    ("time", ("date", "time", "year", "month", "day", "week", "hour")),
+    ("text", ("name", "title", "description", "comment", "text", "address")),
+    ("geo", ("zip", "postal", "city", "country", "state", "region", "lat", "lon")),
+    ("flag", ("is", "has", "flag")),
+)
+Triple = tuple[str, str | None, str | None]
+
+
+def _level(v: float | None, cuts: tuple[float, ...]) -> str:
+    if v is None:
+        return "-"
+    return str(sum(v >= c for c in cuts))
+
+
+def region_key(x: dict[str, float]) -> str:
+    """The coarse region of a fingerprint (see the module docstring); deterministic."""
+    shapes = "".join(f"{c}{_level(x.get(f), (0.25, 0.75))}" for f, c in _SHAPES)
+    # fingerprint buckets: distinct_count = log10(1+n) in halves; word_mean = log2(1+w)
+    distinct = _level(x.get("distinct_count"), (1.1, 2.1, 3.6))  # ~<12, <125, <4000, more
+    unique = _level(x.get("distinct_frac"), (0.1, 0.9))
+    words = _level(x.get("word_mean"), (1.1, 2.1))  # ~<1.1, <3.2, more words per value
+    flags = [g for g, members in _FLAG_GROUPS if any(x.get(f"flag:{m}") for m in members)]
+    return "|".join([shapes, f"D{distinct}", f"U{unique}", f"W{words}", ",".join(flags) or "-"])
+
+
+@dataclass
+class Rule:
+    """One learned rule of one user (evidence counts, never values or names)."""
+
+    id: str
+    user: str
+    region: str
+    feature_type: str
+    transformation: str | None
+    imputation: str | None
+    support: int
+    successes: int
+    failures: int
+    outcomes: int = 0  # evidence recorded after induction
+    active: bool = True
+
+    @property
+    def triple(self) -> Triple:
+        return (self.feature_type, self.transformation, self.imputation)
+
+    @property
+    def confidence(self) -> float:
+        """Posterior mean of Beta(1 + successes, 1 + failures)."""
+        return (1 + self.successes) / (2 + self.successes + self.failures)
+
+    def reason(self) -> str:
+        return (f"learned from {self.support} of your corrections of similar columns "
+                f"({self.successes} confirmed, {self.failures} contradicted)")
+
+    def to_dict(self) -> dict:
+        return asdict(self) | {"confidence": round(self.confidence, 4)}
+
+
+class LearnedRules:
+    """Per-user learned rules with River's interface (``predict_proba_one``, ``learn_one``);
+    the recommender's L1 seam (see the module docstring)."""
+
+    def __init__(self, k: int = 3, floor: float = 0.5, min_outcomes: int = 3,
+                 max_pending: int = 2000) -> None:
+        self.k = k
+        self.floor = floor
+        self.min_outcomes = min_outcomes
+        self.max_pending = max_pending
+        self._rules: dict[str, list[Rule]] = {}
+        self._by_id: dict[str, Rule] = {}
+        # per user: (region, triple) -> count of corrections not yet a rule (bounded LRU)
+        self._pending: dict[str, OrderedDict[tuple[str, Triple], int]] = {}
+        self._next: dict[str, int] = {}
+
+    # --- predicting -------------------------------------------------------------------
+    def match(self, x: dict[str, float], user_id: str) -> Rule | None:
+        """The user's best active rule for the region of ``x`` (highest confidence, then
+        support, then newest)."""
+        region = region_key(x)
+        best = None
+        for r in self._rules.get(user_id, ()):
+            if r.active and r.region == region and (
+                best is None or (r.confidence, r.support) >= (best.confidence, best.support)
+            ):
+                best = r
+        return best
+
+    def predict_proba_one(self, x: dict[str, float], user_id: str) -> dict[str, dict[str, float]]:
+        """``target -> label -> confidence`` of the matching rule; ``{}`` when none."""
+        r = self.match(x, user_id)
+        if r is None:
+            return {}
+        out = {"feature_type": {r.feature_type: r.confidence}}
+        if r.transformation is not None:
+            out["transformation"] = {r.transformation: r.confidence}
+        if r.imputation is not None:
+            out["imputation"] = {r.imputation: r.confidence}
+        return out
+
+    def predict_one(self, x: dict[str, float], user_id: str) -> str | None:
+        r = self.match(x, user_id)
+        return None if r is None else r.feature_type
+
+    def explain_one(self, x: dict[str, float], user_id: str) -> tuple[str, str]:
+        """``(rule id, reason)`` of the matching rule (``("", "")`` when none)."""
+        r = self.match(x, user_id)
+        return ("", "") if r is None else (r.id, r.reason())
+
+    # --- learning ---------------------------------------------------------------------
+    def learn_one(self, x: dict[str, float], y: dict[str, str | None], user_id: str
+                  ) -> Rule | None:
+        """Record one correction (``y``: feature_type, and transformation/imputation when
+        known); returns the rule induced by it, if any."""
+        triple = _triple(y)
+        region = region_key(x)
+        own = None
+        for r in self._rules.get(user_id, ()):
+            if r.region != region:
+                continue
+            if r.triple == triple:
+                own = r
+                r.support += 1
+                self._evidence(r, True)
+            else:
+                self._evidence(r, False)
+        if own is not None:
+            return None
+        pending = self._pending.setdefault(user_id, OrderedDict())
+        key = (region, triple)
+        pending[key] = pending.get(key, 0) + 1
+        pending.move_to_end(key)
+        if pending[key] < self.k:
+            while len(pending) > self.max_pending:
+                pending.popitem(last=False)
+            return None
+        n = pending.pop(key)
+        return self._add(Rule(self._new_id(user_id), user_id, region, *triple,
+                              support=n, successes=n, failures=0))
+
+    def record_outcome(self, rule_id: str, success: bool) -> None:
+        """An accepted (success) or rejected (failure) recommendation this rule decided.
+        Corrections reach rules through ``learn_one``; do not record them here too."""
+        r = self._by_id.get(rule_id)
+        if r is not None:
+            self._evidence(r, success)
+
+    def _evidence(self, r: Rule, success: bool) -> None:
+        if success:
+            r.successes += 1
+        else:
+            r.failures += 1
+        r.outcomes += 1
+        r.active = not (r.outcomes >= self.min_outcomes and r.confidence < self.floor)
+
+    def _new_id(self, user_id: str) -> str:
+        n = self._next.get(user_id, 0) + 1
+        self._next[user_id] = n
+        return f"L1-{hashlib.sha256(user_id.encode()).hexdigest()[:8]}-{n}"
+
+    def _add(self, r: Rule) -> Rule:
+        self._rules.setdefault(r.user, []).append(r)
+        self._by_id[r.id] = r
+        return r
+
+    # --- reading ----------------------------------------------------------------------
+    def rules_for(self, user_id: str) -> list[dict]:
+        """The user's rules for ``aurora rules --user U``: region, triple, support,
+        successes, failures, confidence, active; best first."""
+        rules = sorted(self._rules.get(user_id, ()), key=lambda r: (-r.active, -r.confidence))
+        return [r.to_dict() for r in rules]
+
+    def users(self) -> list[str]:
+        return sorted(self._rules.keys() | self._pending.keys())
+
+    # --- bytes ------------------------------------------------------------------------
+    def _user_doc(self, user_id: str) -> dict:
+        return {
+            "next": self._next.get(user_id, 0),
+            "rules": [asdict(r) for r in self._rules.get(user_id, ())],
+            "pending": [[reg, list(t), n] for (reg, t), n in
+                        self._pending.get(user_id, OrderedDict()).items()],
+        }
+
+    def _load_user(self, user_id: str, doc: dict) -> None:
+        for r in self._rules.pop(user_id, ()):
+            self._by_id.pop(r.id, None)
+        self._next[user_id] = int(doc.get("next", 0))
+        for d in doc.get("rules", ()):
+            self._add(Rule(**d))
+        self._pending[user_id] = OrderedDict(
+            ((reg, _triple_list(t)), int(n)) for reg, t, n in doc.get("pending", ()))
+
+    def user_to_bytes(self, user_id: str) -> bytes:
+        """One user's rules and pending counts (a Faust table value keyed by user)."""
+        return orjson.dumps({"format": FORMAT, **self._user_doc(user_id)})
+
+    def load_user(self, user_id: str, data: bytes) -> None:
+        """Replace one user's state with ``user_to_bytes`` output."""
+        self._load_user(user_id, _checked(orjson.loads(data)))
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps({
+            "format": FORMAT,
+            "config": {"k": self.k, "floor": self.floor, "min_outcomes": self.min_outcomes,
+                       "max_pending": self.max_pending},
+            "users": {u: self._user_doc(u) for u in self.users()},
+        })
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LearnedRules:
+        doc = _checked(orjson.loads(data))
+        out = cls(**doc["config"])
+        for u, d in doc["users"].items():
+            out._load_user(u, d)
+        return out
+
+
+def _triple(y: dict[str, str | None]) -> Triple:
+    ft = y.get("feature_type")
+    if ft not in FEATURE_TYPES:
+        raise ValueError(f"unknown feature type {ft!r}")
+    t, i = y.get("transformation"), y.get("imputation")
+    if t is not None and t not in TRANSFORMATIONS[ft]:
+        raise ValueError(f"transformation {t!r} does not fit type {ft!r}")
+    if i is not None and i not in IMPUTATIONS:
+        raise ValueError(f"unknown imputation {i!r}")
+    return (ft, t, i)
+
+
+def _triple_list(t: list) -> Triple:
+    return (str(t[0]), t[1], t[2])
+
+
+def _checked(doc: dict) -> dict:
+    if doc.get("format") != FORMAT:
+        raise ValueError(f"unsupported learned-rules format {doc.get('format')!r}")
+    return doc

@@ -1,0 +1,36 @@
+"""Recommend agent: column-profiles -> recommendations (+ review requests when unsure)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from aurora_stream.events import ColumnProfile, decode
+from aurora_stream.recommend.service import recommendation_event, review_request
+from aurora_stream.service.deadletter import from_event
+
+log = logging.getLogger("aurora.recommend")
+
+
+def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
+    """Attach the recommend agent to the app."""
+
+    @app.agent(topics["aurora.column-profiles"], name="aurora.recommend")
+    async def recommend(stream: Any) -> None:
+        async for event in stream.events():
+            try:
+                profile = decode(ColumnProfile, event.value)
+                t0 = time.perf_counter()
+                rec = recommendation_event(runtime.recommender, profile)
+                runtime.metrics.recommend_seconds.observe(time.perf_counter() - t0)
+            except Exception as exc:
+                log.exception("recommend failed")
+                await topics["aurora.dead-letter"].send(value=from_event(event, str(exc)).to_bytes())
+                continue
+            key = f"{rec.dataset_id}:{rec.column}".encode()
+            await topics["aurora.recommendations"].send(key=key, value=rec.to_bytes())
+            runtime.metrics.recommendations.labels(layer=rec.layer).inc()
+            if rec.needs_review:
+                await topics["aurora.review-requests"].send(key=key,
+                                                            value=review_request(rec).to_bytes())

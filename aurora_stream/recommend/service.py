@@ -1,0 +1,51 @@
+"""From a finished column profile to the recommendation event (plain Python, no broker)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from aurora_stream.events import ColumnProfile, Recommendation, ReviewRequest
+from aurora_stream.profile.fingerprint import fingerprint, fingerprint_key
+from aurora_stream.profile.view import ProfileView
+from aurora_stream.recommend.recommender import Recommender
+
+
+def recommendation_id(dataset_id: str, column: int) -> str:
+    """Stable id of the recommendation for one column of one published file.
+
+    The same (dataset, column) always gets the same id, so a consumer deduplicates the
+    redeliveries of at-least-once delivery by it.
+    """
+    return hashlib.blake2b(f"{dataset_id}\x00{column}".encode(), digest_size=12).hexdigest()
+
+
+def recommendation_event(recommender: Recommender, profile: ColumnProfile) -> Recommendation:
+    """Recommend for one column and wrap the decision as an event."""
+    view = ProfileView.from_dict(profile.view)
+    decision = recommender.recommend(view, profile.flags, profile.user_id)
+    fp = fingerprint(view, profile.flags)
+    return Recommendation(
+        recommendation_id=recommendation_id(profile.dataset_id, profile.column),
+        dataset_id=profile.dataset_id, user_id=profile.user_id, column=profile.column,
+        n_columns=profile.n_columns, feature_type=decision.feature_type,
+        transformation=decision.transformation, imputation=decision.imputation,
+        confidence=decision.confidence, type_confidence=decision.type_confidence,
+        transformation_confidence=decision.transformation_confidence,
+        imputation_confidence=decision.imputation_confidence, layer=decision.layer,
+        provenance=decision.provenance,
+        model_version=recommender.models.version(profile.user_id), reason=decision.reason,
+        alternatives=[o.to_dict() for o in decision.alternatives],
+        needs_review=decision.needs_review, fingerprint=fp, fingerprint_key=fingerprint_key(fp),
+        rows=profile.rows, rows_rejected=profile.rows_rejected, created_at=time.time(),
+    )
+
+
+def review_request(rec: Recommendation) -> ReviewRequest:
+    """The L4 question to a person: the top three options, each with its reason."""
+    return ReviewRequest(
+        recommendation_id=rec.recommendation_id, dataset_id=rec.dataset_id,
+        user_id=rec.user_id, column=rec.column, confidence=rec.confidence,
+        options=rec.alternatives[:3],
+        reason=f"confidence {rec.confidence:.2f} is below the review threshold",
+    )

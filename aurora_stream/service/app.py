@@ -1,0 +1,64 @@
+"""The Faust app: topics from topics/topics.toml, and the agents of every stage.
+
+Like Faust's own examples, the whole topology is readable here: the topics, then each
+stage's ``agents.register`` in the order of the flow (explicit, no autodiscovery).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+
+from aurora_stream.config import Settings
+from aurora_stream.learn import agents as learn_agents
+from aurora_stream.profile import agents as profile_agents
+from aurora_stream.recommend import agents as recommend_agents
+from aurora_stream.service import sqlite_store
+from aurora_stream.service.runtime import Runtime
+from aurora_stream.service.topics import specs
+
+STAGES = (profile_agents, recommend_agents, learn_agents)
+MAX_MESSAGE = 16 << 20  # a 1 MiB CSV chunk must fit, with room (aiokafka defaults to 1 MiB)
+
+
+def create_app(settings: Settings, broker: str, runtime: Runtime) -> tuple[faust.App, dict]:
+    """A Faust app wired to ``broker`` with every topic declared and every agent attached."""
+    sqlite_store.register()
+    home = settings.ensure_home()
+    app = faust.App(
+        settings.app_id,
+        broker=broker,
+        store=sqlite_store.URL,
+        datadir=str(home / "worker"),
+        web_enabled=False,
+        autodiscover=False,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        producer_max_request_size=MAX_MESSAGE,
+        consumer_max_fetch_size=MAX_MESSAGE,
+        broker_max_poll_records=500,
+        stream_wait_empty=False,
+        # Short group timeouts: a join on Tansu takes about half the session timeout, and a
+        # killed worker holds its partitions until its session expires.
+        broker_session_timeout=float(_embedded_or(settings, 3.0, 30.0)),
+        broker_heartbeat_interval=float(_embedded_or(settings, 0.5, 3.0)),
+        broker_rebalance_timeout=float(_embedded_or(settings, 2.0, 60.0)),
+        broker_commit_interval=0.5,
+        table_standby_replicas=0,
+    )
+    topics: dict[str, Any] = {
+        name: app.topic(name, key_serializer="raw", value_serializer="raw",
+                        partitions=spec.partitions, retention=spec.retention_ms / 1000.0,
+                        config=spec.config, internal=False)
+        for name, spec in specs().items()
+    }
+    for stage in STAGES:
+        stage.register(app, topics, runtime)
+    return app, topics
+
+
+def _embedded_or(settings: Settings, embedded: float, production: float) -> float:
+    return embedded if settings.embedded else production

@@ -1,0 +1,105 @@
+"""Read recommendations (and rejected rows) for one dataset from the broker.
+
+Delivery is at-least-once, so results are deduplicated by ``recommendation_id``. The reader
+never trusts end offsets (the embedded broker under-reports them): it stops when every
+column of the dataset has a recommendation, or after a quiet timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer
+
+from aurora_stream.events import InvalidEvent, Recommendation, RejectedRow, decode
+from aurora_stream.service.topics import RECOMMENDATIONS, REJECTED_ROWS
+
+MAX_MESSAGE = 16 << 20
+
+
+def consumer(bootstrap: str, *topics: str, from_start: bool) -> AIOKafkaConsumer:
+    """A group-less consumer (no rebalance wait) reading from the start or the end."""
+    return AIOKafkaConsumer(
+        *topics, bootstrap_servers=bootstrap, group_id=None,
+        auto_offset_reset="earliest" if from_start else "latest",
+        fetch_max_bytes=MAX_MESSAGE, max_partition_fetch_bytes=MAX_MESSAGE,
+        client_id=f"aurora-reader-{uuid.uuid4().hex[:6]}",
+    )
+
+
+class ResultCollector:
+    """Collects one dataset's recommendations and rejected rows from a running consumer."""
+
+    def __init__(self, bootstrap: str, *, from_start: bool) -> None:
+        self.kafka = consumer(bootstrap, RECOMMENDATIONS, REJECTED_ROWS, from_start=from_start)
+        self.recommendations: dict[str, dict[str, Recommendation]] = {}
+        self.rejected: dict[str, dict[tuple[int, int], RejectedRow]] = {}
+        self.duplicates = 0
+
+    async def start(self) -> ResultCollector:
+        """Start and wait until positions are fixed, so nothing published after is missed."""
+        await self.kafka.start()
+        deadline = time.monotonic() + 15
+        while not self.kafka.assignment() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        for tp in self.kafka.assignment():
+            await self.kafka.position(tp)
+        return self
+
+    async def stop(self) -> None:
+        await self.kafka.stop()
+
+    def _absorb(self, topic: str, value: bytes | None) -> None:
+        try:
+            if topic == RECOMMENDATIONS:
+                rec = decode(Recommendation, value)
+                seen = self.recommendations.setdefault(rec.dataset_id, {})
+                if rec.recommendation_id in seen:
+                    self.duplicates += 1
+                seen[rec.recommendation_id] = rec
+            else:
+                row = decode(RejectedRow, value)
+                self.rejected.setdefault(row.dataset_id, {})[(row.seq, row.line)] = row
+        except InvalidEvent:
+            pass  # not ours to judge: the worker dead-letters invalid events
+
+    def complete(self, dataset_id: str, *, with_rejected: bool = True) -> bool:
+        """Every column has its recommendation (and, in raw mode, every rejected row is in)."""
+        recs = self.recommendations.get(dataset_id, {})
+        if not recs or len(recs) < next(iter(recs.values())).n_columns:
+            return False
+        expected = max(r.rows_rejected for r in recs.values())
+        return not with_rejected or len(self.rejected.get(dataset_id, {})) >= expected
+
+    async def wait(self, dataset_id: str, *, timeout: float = 120.0, idle: float | None = None,
+                   with_rejected: bool = True, on_progress: Callable[[int, int], None] | None = None) -> list[Recommendation]:
+        """Recommendations of ``dataset_id`` sorted by column, once all columns are in.
+
+        Raises TimeoutError after ``timeout`` seconds; with ``idle``, returns what it has
+        once nothing new arrived for that long.
+        """
+        deadline = time.monotonic() + timeout
+        last_new = time.monotonic()
+        while not self.complete(dataset_id, with_rejected=with_rejected):
+            now = time.monotonic()
+            if now > deadline:
+                raise TimeoutError(
+                    f"{len(self.recommendations.get(dataset_id, {}))} recommendations for "
+                    f"{dataset_id} after {timeout:.0f}s")
+            if idle is not None and now - last_new > idle:
+                break
+            batch = await self.kafka.getmany(timeout_ms=100, max_records=1000)
+            for tp, msgs in batch.items():
+                for m in msgs:
+                    self._absorb(tp.topic, m.value)
+                    last_new = time.monotonic()
+            if on_progress and self.recommendations.get(dataset_id):
+                recs = self.recommendations[dataset_id]
+                on_progress(len(recs), next(iter(recs.values())).n_columns)
+        return sorted(self.recommendations.get(dataset_id, {}).values(), key=lambda r: r.column)
+
+    def rejected_rows(self, dataset_id: str) -> list[RejectedRow]:
+        return sorted(self.rejected.get(dataset_id, {}).values(), key=lambda r: r.line)

@@ -1,0 +1,29 @@
+"""Dead letters: invalid input is reported with where it came from, never dropped silently."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from aurora_stream.events import DeadLetter
+from aurora_stream.service.topics import raw_topics
+
+log = logging.getLogger("aurora.dead-letter")
+
+
+def dead_letter(reason: str, topic: str, partition: int, offset: int,
+                value: bytes | None) -> DeadLetter:
+    """A dead letter for one message; the message itself only when its topic holds no raw data."""
+    event = None
+    if value is not None and topic not in raw_topics():
+        event = value[:65536].decode("utf-8", errors="replace")
+    log.warning("dead letter from %s[%d]@%d: %s", topic, partition, offset, reason)
+    return DeadLetter(reason=reason, source_topic=topic, source_partition=partition,
+                      source_offset=offset, created_at=time.time(), event=event)
+
+
+def from_event(event: Any, reason: str) -> DeadLetter:
+    """A dead letter for the Faust event currently being processed."""
+    m = event.message
+    return dead_letter(reason, m.topic, m.partition, m.offset, m.value)

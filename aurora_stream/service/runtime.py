@@ -1,0 +1,30 @@
+"""The objects one worker shares between its agents: recommender, models, cache, learner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aurora_stream.config import Settings
+from aurora_stream.recommend.cache import InProcessCache, RedisCache
+from aurora_stream.recommend.models import ModelBank
+from aurora_stream.recommend.recommender import Recommender
+from aurora_stream.service.metrics import Metrics
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    models: ModelBank
+    cache: Any
+    recommender: Recommender
+    learner: Any = None
+    metrics: Metrics = field(default_factory=Metrics)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        """Load learned state (or the shipped prior) and wire the layers together."""
+        cache = RedisCache(settings.redis_url) if settings.redis_url else InProcessCache()
+        models = ModelBank.with_prior()
+        recommender = Recommender(models, cache=cache, review_threshold=settings.review_threshold)
+        return cls(settings=settings, models=models, cache=cache, recommender=recommender)

@@ -1,0 +1,48 @@
+"""Topic specs from ``topics/topics.toml``: names, partitions, retention, cleanup policy."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / "topics" / "topics.toml"
+
+CSV_CHUNKS = "aurora.csv-chunks"
+REJECTED_ROWS = "aurora.rejected-rows"
+COLUMN_CHUNKS = "aurora.column-chunks"
+COLUMN_PROFILES = "aurora.column-profiles"
+RECOMMENDATIONS = "aurora.recommendations"
+REVIEW_REQUESTS = "aurora.review-requests"
+CORRECTIONS = "aurora.corrections"
+LEARN_EVENTS = "aurora.learn-events"
+DEAD_LETTER = "aurora.dead-letter"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    retention_ms: int
+    cleanup_policy: str
+    raw: bool
+    key: str
+    schema: str
+
+    @property
+    def config(self) -> dict[str, str]:
+        """Kafka topic configuration to create the topic with."""
+        return {"retention.ms": str(self.retention_ms), "cleanup.policy": self.cleanup_policy}
+
+
+@cache
+def specs(path: Path = SPEC_PATH) -> dict[str, TopicSpec]:
+    """All topic specs by name."""
+    data = tomllib.loads(path.read_text())["topics"]
+    return {name: TopicSpec(name=name, **spec) for name, spec in data.items()}
+
+
+def raw_topics() -> set[str]:
+    """Topics that may hold raw cell values (excluded from the privacy audit)."""
+    return {name for name, s in specs().items() if s.raw}

@@ -1,0 +1,106 @@
+"""Own the worker's lifecycle in code: start, wait until ready, stop; and the embedded stack.
+
+A Faust ``Worker`` would take over the event loop and signals; here the app runs as a
+service inside the caller's loop, so ``aurora run`` can publish, wait for results and exit
+with nothing left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aurora_stream.config import Settings
+from aurora_stream.service.broker import EmbeddedBroker
+from aurora_stream.service.runtime import Runtime
+
+log = logging.getLogger("aurora.worker")
+
+
+def _bootstrap(broker_url: str) -> str:
+    """kafka://h:p;kafka://h2:p2 -> h:p,h2:p2 (what aiokafka takes)."""
+    parts = [p.strip() for p in broker_url.replace(",", ";").split(";") if p.strip()]
+    return ",".join(p.split("://", 1)[-1] for p in parts)
+
+
+@dataclass
+class Worker:
+    """One in-process Faust worker with every agent of the pipeline."""
+
+    settings: Settings
+    broker_url: str
+    runtime: Runtime | None = None
+    app: Any = field(default=None, init=False)
+    topics: dict[str, Any] = field(default_factory=dict, init=False)
+
+    @property
+    def bootstrap(self) -> str:
+        return _bootstrap(self.broker_url)
+
+    async def start(self, timeout: float = 60.0) -> Worker:
+        """Start the app, declare every topic, and return once partitions are assigned."""
+        from aurora_stream.service.app import create_app
+
+        self.runtime = self.runtime or Runtime.build(self.settings)
+        self.app, self.topics = create_app(self.settings, self.broker_url, self.runtime)
+        if self.settings.metrics_port:
+            self.runtime.metrics.serve(self.settings.metrics_port)
+        await self.app.start()
+        for topic in self.topics.values():
+            await topic.maybe_declare()
+        deadline = time.monotonic() + timeout
+        while not self.ready:
+            if time.monotonic() > deadline:
+                await self.stop()
+                raise TimeoutError(f"worker not ready after {timeout:.0f}s")
+            await asyncio.sleep(0.05)
+        return self
+
+    @property
+    def ready(self) -> bool:
+        """True once the consumer group has assigned this worker its partitions."""
+        app = self.app
+        return bool(app and not app.rebalancing and app.consumer.assignment())
+
+    async def stop(self) -> None:
+        """Stop agents, flush the producer, leave the group."""
+        if self.app is not None:
+            await self.app.stop()
+            with contextlib.suppress(Exception):
+                for table in self.app.tables.values():
+                    table.data.close()
+            self.app = None
+
+
+@contextlib.asynccontextmanager
+async def running_stack(settings: Settings, *, with_worker: bool = True,
+                        broker_log: Path | None = None) -> AsyncIterator[tuple[str, Worker | None]]:
+    """The broker (embedded unless settings.broker) and optionally a worker, torn down on exit.
+
+    Yields ``(bootstrap, worker)``; ``bootstrap`` is what plain Kafka clients connect to.
+    """
+    broker: EmbeddedBroker | None = None
+    if settings.embedded:
+        home = settings.ensure_home()
+        broker = EmbeddedBroker(log_path=broker_log or home / "broker.log").start()
+        broker_url = broker.url
+    else:
+        broker_url = settings.broker or ""
+    worker = None
+    try:
+        if with_worker:
+            worker = await Worker(settings, broker_url).start()
+        yield _bootstrap(broker_url), worker
+    finally:
+        try:
+            if worker is not None:
+                await worker.stop()
+        finally:
+            if broker is not None:
+                broker.stop()
