@@ -48,7 +48,10 @@ class Settings:
             rule_support=int(_env("AURORA_RULE_SUPPORT", "3")),
             epsilon_per_day=float(_env("AURORA_EPSILON_PER_DAY", "1.0")),
         )
-        return replace(s, **{k: v for k, v in overrides.items() if v is not None})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if "home" in given:
+            given["home"] = Path(str(given["home"])).expanduser()
+        return replace(s, **given)
 
     @property
     def embedded(self) -> bool:

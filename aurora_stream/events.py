@@ -229,8 +229,8 @@ class DeadLetter(Event):
 
     schema_name = "dead-letter"
     description = (
-        "Invalid input: reason, source topic/partition/offset; the event itself only when it "
-        "comes from a topic that holds no raw values."
+        "Invalid input: reason, source topic/partition/offset and message key (a dataset or "
+        "user id); the event itself only when it comes from a topic that holds no raw values."
     )
 
     reason: str
@@ -238,6 +238,7 @@ class DeadLetter(Event):
     source_partition: int
     source_offset: int
     created_at: float
+    key: str | None = None
     event: str | None = None
 
 

@@ -22,6 +22,15 @@ sharing. Spent budgets, counts and the last days are persisted (``to_bytes``).
 
 Honest caveat: at these budgets one update is mostly noise (label kept with probability
 ~0.13 at eps_l = 0.125); the prior gains only from many users' updates in aggregate.
+
+>>> guard = PrivacyGuard(epsilon=0.25, daily_budget=1.0, seed=0)
+>>> fp = {"numeric_frac": 1.0, "flag:zip": 1.0}
+>>> [guard.share("ann", fp, "numeric") is not None for _ in range(5)]
+[True, True, True, True, False]
+>>> sorted(guard.share("bob", fp, "numeric").fingerprint) == sorted(SHARED_FEATURES)
+True
+>>> guard.report("ann")["epsilon_spent_today"], guard.report("ann")["shared_today"]
+(1.0, 4)
 """
 
 from __future__ import annotations

@@ -23,8 +23,12 @@ DONE = "done"
 
 def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
     """Attach the parse and profile agents and the profiles table to the app."""
-    profiles = app.Table("profiles", key_type=str, value_type=str,
-                         partitions=topics["aurora.column-chunks"].partitions)
+    profiles = app.Table(
+        "profiles",
+        key_type=str,
+        value_type=str,
+        partitions=topics["aurora.column-chunks"].partitions,
+    )
 
     @app.agent(topics["aurora.csv-chunks"], name="aurora.parse")
     async def parse(stream: Any) -> None:
@@ -33,19 +37,24 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                 chunk = decode(CsvChunk, event.value)
                 result = process_chunk(chunk)
             except (InvalidEvent, ChunkError) as exc:
-                await topics["aurora.dead-letter"].send(value=from_event(event, str(exc)).to_bytes())
+                await topics["aurora.dead-letter"].send(
+                    value=from_event(event, str(exc)).to_bytes()
+                )
                 continue
             except Exception as exc:  # a bug must not stop the worker: report and go on
                 log.exception("parse failed")
                 await topics["aurora.dead-letter"].send(
-                    value=from_event(event, f"internal error: {exc!r}").to_bytes())
+                    value=from_event(event, f"internal error: {exc!r}").to_bytes()
+                )
                 continue
             for r in result.rejected:
-                await topics["aurora.rejected-rows"].send(key=chunk.dataset_id.encode(),
-                                                          value=r.to_bytes())
+                await topics["aurora.rejected-rows"].send(
+                    key=chunk.dataset_id.encode(), value=r.to_bytes()
+                )
             for c in result.columns:
                 await topics["aurora.column-chunks"].send(
-                    key=f"{c.dataset_id}:{c.column}".encode(), value=c.to_bytes())
+                    key=f"{c.dataset_id}:{c.column}".encode(), value=c.to_bytes()
+                )
             runtime.metrics.chunks_parsed.inc()
             runtime.metrics.rows_parsed.inc(result.rows_in - len(result.rejected))
             runtime.metrics.rows_rejected.inc(len(result.rejected))
@@ -57,19 +66,26 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                 cc = decode(ColumnChunk, event.value)
                 sketch = ColumnSketch.from_bytes(base64.b64decode(cc.sketch))
             except Exception as exc:
-                await topics["aurora.dead-letter"].send(value=from_event(event, str(exc)).to_bytes())
+                await topics["aurora.dead-letter"].send(
+                    value=from_event(event, str(exc)).to_bytes()
+                )
                 continue
             key = f"{cc.dataset_id}:{cc.column}"
             stored = profiles.get(key)
             if stored == DONE:
                 continue  # a redelivered chunk of a finished column
             state = orjson.loads(stored) if stored else {"rejected": 0}
-            acc = (ColumnAccumulator.from_bytes(base64.b64decode(state["acc"]))
-                   if "acc" in state else ColumnAccumulator())
+            acc = (
+                ColumnAccumulator.from_bytes(base64.b64decode(state["acc"]))
+                if "acc" in state
+                else ColumnAccumulator()
+            )
             try:
                 added = acc.add(cc.seq, sketch, last=cc.last)
             except ValueError as exc:
-                await topics["aurora.dead-letter"].send(value=from_event(event, str(exc)).to_bytes())
+                await topics["aurora.dead-letter"].send(
+                    value=from_event(event, str(exc)).to_bytes()
+                )
                 continue
             if not added:
                 continue
@@ -80,8 +96,15 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                 continue
             view = acc.sketch.view()
             out = ColumnProfile(
-                dataset_id=cc.dataset_id, user_id=cc.user_id, column=cc.column,
-                n_columns=cc.n_columns, view=view.to_dict(), flags=cc.flags,
-                rows=int(view.count or 0), rows_rejected=state["rejected"], chunks=acc.total or 0)
+                dataset_id=cc.dataset_id,
+                user_id=cc.user_id,
+                column=cc.column,
+                n_columns=cc.n_columns,
+                view=view.to_dict(),
+                flags=cc.flags,
+                rows=int(view.count or 0),
+                rows_rejected=state["rejected"],
+                chunks=acc.total or 0,
+            )
             await topics["aurora.column-profiles"].send(key=key.encode(), value=out.to_bytes())
             profiles[key] = DONE

@@ -156,3 +156,74 @@ def text_counts(col: pl.Expr) -> dict[str, pl.Expr]:
         "delim": col.str.count_matches(DELIM_RE),
         "stopword": col.str.count_matches(STOPWORD_RE),
     }
+
+
+# --- fast paths used by the sketch (same answers as the reference functions above) ----
+TEXT_SHAPES: tuple[str, ...] = (
+    "bool", "date", "time", "email", "url", "phone", "currency", "percent",
+    "embedded_number", "list", "alpha",
+)  # fmt: skip
+"""Shapes that need a regex on values that are *not* plain numbers (the others are 0
+there: ``numeric``, ``int``, ``float`` and ``leading_zero`` imply a plain number)."""
+
+TEXT_ONLY_COUNTS: tuple[str, ...] = ("word", "whitespace", "delim", "stopword")
+"""Text counts that need a regex on values that are not plain numbers."""
+
+
+def plain_number(stripped_col: pl.Expr) -> pl.Expr:
+    """Like ``number`` on an already stripped value, without the regex check: a superset
+    (it also accepts e.g. ``1,2,3``); callers confirm with ``NUMERIC_RE`` on candidates."""
+    parsed = stripped_col.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
+    return pl.when(parsed.is_finite()).then(parsed).otherwise(None)
+
+
+def numeric_value_features(col: pl.Expr) -> dict[str, pl.Expr]:
+    """Shapes and text counts of values *known to be plain numbers* (``number`` not null),
+    without any heavy regex. Equal to ``shape_masks`` / ``text_counts`` on such values:
+    a plain number (``[+-]``, digits, one ``.``, ``,`` groups, ``e``-exponent) cannot be a
+    date, time, email, url, phone, currency, percent, list, bool or embedded number; it
+    is a single token after stripping, so it has one word, no stopword, and its
+    whitespace is the stripped padding; its only letter is an exponent ``e``."""
+    s = stripped(col)
+    is_int = ~s.str.contains(r"[.eE]")
+    return {
+        "int": is_int,
+        "leading_zero": is_int & s.str.starts_with("0") & (s.str.len_bytes() >= 2)
+        & ~s.str.contains(",", literal=True),
+        "alpha": s.str.contains(r"[eE]"),
+        "whitespace": col.str.len_chars() - s.str.len_chars(),
+        "delim": col.str.count_matches(DELIM_RE),
+    }
+
+
+def text_shape_masks(col: pl.Expr) -> dict[str, pl.Expr]:
+    """``shape_masks`` restricted to ``TEXT_SHAPES`` for values that are *not* plain numbers."""
+    s = stripped(col)
+    lower = s.str.to_lowercase()
+    date = lower.str.contains(DATE_RE)
+    time = lower.str.contains(TIME_RE)
+    email = s.str.contains(EMAIL_RE)
+    url = s.str.contains(URL_RE)
+    digits = s.str.count_matches(DIGIT_RE)
+    phone = (
+        s.str.contains(PHONE_RE)
+        & digits.is_between(7, 15)
+        & (s.str.contains(r"[\s().-]") | s.str.starts_with("+"))
+        & ~date
+    )
+    currency = lower.str.contains(CURRENCY_RE)
+    listy = s.str.contains(LIST_RE) & ~currency & ~date
+    embedded = (digits > 0) & ~(date | time | url | email | phone | listy)
+    return {
+        "bool": s.str.contains(BOOL_RE),
+        "date": date,
+        "time": time,
+        "email": email,
+        "url": url,
+        "phone": phone,
+        "currency": currency,
+        "percent": s.str.contains(PERCENT_RE),
+        "embedded_number": embedded,
+        "list": listy,
+        "alpha": s.str.contains(ALPHA_RE),
+    }

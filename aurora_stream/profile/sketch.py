@@ -22,6 +22,7 @@ import base64
 from collections.abc import Sequence
 
 import datasketches as ds
+import numpy as np
 import orjson
 import polars as pl
 
@@ -30,15 +31,19 @@ from aurora_stream.profile.coarsen import coarsen, coarsen_array
 from aurora_stream.profile.hashing import hash_scheme, hash_seed
 from aurora_stream.profile.moments import Moments
 from aurora_stream.profile.order import Order, Segment
+from aurora_stream.profile.quantiles import Histogram
 from aurora_stream.profile.view import ProfileView
 
 HLL_LG_K = 12  # 4096 registers: relative standard error ~1.6 %, <= 2.1 KB as HLL_4
 HLL_TYPE = ds.HLL_4
 FREQ_LG_MAX_MAP = 7  # up to 96 tracked items; error <= 3.5/128 of the non-null count
 FREQ_FEED = 512  # per chunk, only the 512 most frequent hashes feed the frequent sketch
-KLL_K = 200  # normalized rank error ~1.65 % (single-sided, 99 % confidence)
+SHAPE_SAMPLE = 2048  # per chunk, at most this many non-numeric distinct values get regexes
+SHAPE_HEAVY = 512  # ... of which the most frequent ones (exact); the rest a hash sample
+SHAPE_FRAC_TOLERANCE = 0.05  # documented bound on an estimated shape fraction (see module doc)
+TEXT_MEAN_TOLERANCE = 0.1  # ... on an estimated word/whitespace/delim/stopword mean or std
 _QUANTILES = {"q01": 0.01, "q25": 0.25, "q50": 0.5, "q75": 0.75, "q99": 0.99}
-_FORMAT = 1
+_FORMAT = 2  # 2: deterministic histogram instead of KLL, estimated_rows
 _NO_FALSE_NEGATIVES = ds.frequent_items_error_type.NO_FALSE_NEGATIVES
 
 
@@ -53,7 +58,7 @@ class ColumnSketch:
     __slots__ = (
         "scheme", "count", "nulls", "shape", "num", "text", "len_min", "len_max",
         "num_min", "num_max", "negative", "zero", "dup_seen", "order", "cast_failures",
-        "_hll", "_freq", "_kll",
+        "estimated_rows", "_hll", "_freq", "_hist",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -72,9 +77,10 @@ class ColumnSketch:
         self.dup_seen = False  # a value repeated inside one chunk
         self.order = Order()
         self.cast_failures = 0  # non-string cells that could not be read as text
+        self.estimated_rows = 0  # non-null rows whose text shapes were estimated (sampled)
         self._hll: ds.hll_sketch | None = None
         self._freq: ds.frequent_strings_sketch | None = None
-        self._kll: ds.kll_doubles_sketch | None = None
+        self._hist = Histogram()  # coarsened numbers (deterministic quantiles)
 
     # --- writer --------------------------------------------------------------------
     def update(self, values: pl.Series) -> None:
@@ -115,7 +121,6 @@ class ColumnSketch:
         out.text = dict(self.text)
         out._hll = _copy_sketch(self._hll, ds.hll_sketch, compact=True)
         out._freq = _copy_sketch(self._freq, ds.frequent_strings_sketch)
-        out._kll = _copy_sketch(self._kll, ds.kll_doubles_sketch)
         return out
 
     def _absorb(self, other: ColumnSketch, *, ordered: bool) -> None:
@@ -140,6 +145,7 @@ class ColumnSketch:
         self.zero += other.zero
         self.dup_seen = self.dup_seen or other.dup_seen
         self.cast_failures += other.cast_failures
+        self.estimated_rows += other.estimated_rows
         self.order = (
             self.order.then(other.order.loose) if ordered and not other.order.placed
             else self.order.merge(other.order)
@@ -155,11 +161,7 @@ class ColumnSketch:
                 self._freq = _copy_sketch(other._freq, ds.frequent_strings_sketch)
             else:
                 self._freq.merge(other._freq)
-        if other._kll is not None:
-            if self._kll is None:
-                self._kll = _copy_sketch(other._kll, ds.kll_doubles_sketch)
-            else:
-                self._kll.merge(other._kll)
+        self._hist = self._hist.merge(other._hist)  # immutable: sharing is safe
 
     # --- serialization -------------------------------------------------------------
     def to_bytes(self) -> bytes:
@@ -178,9 +180,10 @@ class ColumnSketch:
             "dup": self.dup_seen,
             "order": self.order.to_list(),
             "cast_failures": self.cast_failures,
+            "estimated_rows": self.estimated_rows,
             "hll": _b64(self._hll.serialize_compact()) if self._hll is not None else None,
             "freq": _b64(self._freq.serialize()) if self._freq is not None else None,
-            "kll": _b64(self._kll.serialize()) if self._kll is not None else None,
+            "hist": self._hist.to_list(),
         }
         return orjson.dumps(doc)
 
@@ -205,12 +208,12 @@ class ColumnSketch:
             out.dup_seen = bool(doc["dup"])
             out.order = Order.from_list(doc["order"])
             out.cast_failures = int(doc["cast_failures"])
+            out.estimated_rows = int(doc["estimated_rows"])
             if doc["hll"] is not None:
                 out._hll = ds.hll_sketch.deserialize(base64.b64decode(doc["hll"]))
             if doc["freq"] is not None:
                 out._freq = ds.frequent_strings_sketch.deserialize(base64.b64decode(doc["freq"]))
-            if doc["kll"] is not None:
-                out._kll = ds.kll_doubles_sketch.deserialize(base64.b64decode(doc["kll"]))
+            out._hist = Histogram.from_list(doc["hist"])
         except (KeyError, TypeError, orjson.JSONDecodeError, RuntimeError) as exc:
             raise ValueError(f"not a column sketch: {exc}") from exc
         return out
@@ -238,16 +241,12 @@ class ColumnSketch:
         return [(float(est), float(lb)) for _, est, lb, _ in items[:k]]
 
     def quantile(self, q: float) -> float | None:
-        """Quantile of the coarsened numeric values (KLL; None when no numbers)."""
+        """Quantile of the coarsened numeric values (None when no numbers)."""
         return self.quantiles([q])[0]
 
     def quantiles(self, qs: Sequence[float]) -> list[float | None]:
-        """Several quantiles at once. Queried on a copy: a KLL query sorts the sketch in
-        place, which would change ``to_bytes`` of a sketch that was only read."""
-        if self._kll is None or self._kll.is_empty():
-            return [None] * len(qs)
-        kll = _copy_sketch(self._kll, ds.kll_doubles_sketch)
-        return [float(kll.get_quantile(q, inclusive=True)) for q in qs]
+        """Several quantiles at once, from the deterministic histogram (see ``quantiles``)."""
+        return self._hist.quantiles(qs)
 
     def view(self) -> ProfileView:
         """The reader side: every ProfileView field this sketch can fill.
@@ -302,27 +301,43 @@ class ColumnSketch:
 
 
 def sketch_frame(frame: pl.DataFrame) -> list[ColumnSketch]:
-    """One sketch per column of a chunk (an all-Utf8 frame), vectorized across columns.
+    """One sketch per column of a chunk (an all-Utf8 frame).
 
     Columns that are not Utf8 are cast to text first (failed cells count as nulls).
+
+    How (see the module doc for what is exact and what is estimated):
+
+    1. per column, the chunk's distinct non-null values and their counts (``value_counts``);
+       their hashes feed the HLL (all of them) and the frequent sketch (the
+       ``FREQ_FEED`` most frequent);
+    2. each distinct value is tried as a plain number (a cast, confirmed by
+       ``NUMERIC_RE``); numbers get their shapes and text counts from cheap literal
+       checks (``shapes.numeric_value_features``), and, in row order, feed the moments,
+       range, histogram and order segment;
+    3. only the distinct values that are *not* numbers go through the shape and text
+       regexes — all of them when there are at most ``SHAPE_SAMPLE`` such values, else the
+       ``SHAPE_HEAVY`` most frequent plus a bottom-k hash sample of the rest — in one
+       polars ``select`` for all columns of the chunk, weighted by their counts.
     """
     seed = hash_seed()
     scheme = hash_scheme(seed)
     casts = [_as_text(frame.get_column(c)) for c in frame.columns]
-    text = pl.DataFrame([s.rename(f"c{i}") for i, (s, _) in enumerate(casts)])
-    nums = text.select(shapes.number(pl.col(f"c{i}")).alias(f"n{i}")
-                       for i in range(text.width))
-    aggs = pl.concat([text, nums], how="horizontal").lazy().select(
-        e for i in range(text.width) for e in _aggregates(i)
-    ).collect()
-    row = aggs.row(0, named=True) if aggs.height else {}
-    out = []
-    for i, (series, failures) in enumerate(casts):
-        sk = _from_aggregates(row, i, series.len())
+    out: list[ColumnSketch] = []
+    pending: list[tuple[ColumnSketch, _Distinct]] = []
+    for series, failures in casts:
+        sk = ColumnSketch()
+        sk.count = series.len()
+        sk.nulls = series.null_count()
         sk.cast_failures = failures
-        _add_hashes(sk, text.get_column(f"c{i}"), seed, scheme)
-        _add_numbers(sk, nums.get_column(f"n{i}"))
         out.append(sk)
+        if sk.count == sk.nulls:
+            continue
+        d = _distinct_values(series, seed)
+        sk.scheme = scheme
+        _add_hashes(sk, d)
+        _add_numbers(sk, series, d)
+        pending.append((sk, d))
+    _add_shapes(pending)
     return out
 
 
@@ -333,93 +348,166 @@ def profile_values(values: Sequence[str | None]) -> ProfileView:
 
 
 # --- helpers -------------------------------------------------------------------------
-def _aggregates(i: int) -> list[pl.Expr]:
-    c, x = pl.col(f"c{i}"), pl.col(f"n{i}")
-    exprs = [c.null_count().alias(f"{i}:nulls")]
-    exprs += [m.sum().alias(f"{i}:s:{k}") for k, m in shapes.shape_masks(c).items()]
-    counts = shapes.text_counts(c)
-    for k, e in counts.items():
-        exprs += _moment_exprs(e.cast(pl.Float64), f"{i}:t:{k}")
-    exprs += [counts["len"].min().alias(f"{i}:len_min"), counts["len"].max().alias(f"{i}:len_max")]
-    exprs += _moment_exprs(x, f"{i}:num")
-    exprs += [
-        x.min().alias(f"{i}:min"),
-        x.max().alias(f"{i}:max"),
-        (x < 0).sum().alias(f"{i}:neg"),
-        (x == 0).sum().alias(f"{i}:zero"),
-    ]
-    return exprs
+class _Distinct:
+    """The distinct non-null values of one column chunk, most frequent first (ties by
+    hash), with their counts, hashes and whether each is a plain number."""
+
+    __slots__ = ("frame", "numeric", "text", "bad")
+
+    def __init__(self, frame: pl.DataFrame, bad: pl.Series | None) -> None:
+        self.frame = frame  # v (Utf8), n (count), h (u64 hash), num (bool)
+        self.numeric = frame.filter(pl.col("num"))
+        self.text = frame.filter(~pl.col("num"))
+        self.bad = bad  # values the cast accepts but NUMERIC_RE refuses (e.g. "1,2,3")
 
 
-def _moment_exprs(e: pl.Expr, name: str) -> list[pl.Expr]:
-    d = e - e.mean()
-    return [
-        e.count().alias(f"{name}:n"),
-        e.mean().alias(f"{name}:mean"),
-        (d * d).sum().alias(f"{name}:m2"),
-        (d * d * d).sum().alias(f"{name}:m3"),
-        (d * d * d * d).sum().alias(f"{name}:m4"),
-    ]
+def _distinct_values(series: pl.Series, seed: int) -> _Distinct:
+    vc = series.drop_nulls().rename("v").value_counts(name="n")
+    v = pl.col("v")
+    s = shapes.stripped(v)
+    frame = vc.with_columns(
+        v.hash(seed).alias("h"),
+        shapes.plain_number(s).is_not_null().alias("num"),
+    ).sort(["n", "h"], descending=[True, False])
+    bad = None
+    if frame.get_column("num").any():  # confirm the cast with the regex, on candidates only
+        cand = frame.filter(pl.col("num"))
+        ok = cand.select(s.str.contains(shapes.NUMERIC_RE)).to_series()
+        if not ok.all():
+            bad = cand.get_column("v").filter(~ok)
+            frame = frame.with_columns(pl.col("num") & ~v.is_in(bad.implode()))
+    return _Distinct(frame, bad)
 
 
-def _moments(row: dict, name: str) -> Moments:
-    n = row.get(f"{name}:n") or 0
-    if not n:
-        return Moments()
-    rest = (float(row[f"{name}:{k}"] or 0.0) for k in ("mean", "m2", "m3", "m4"))
-    return Moments(float(n), *rest)
-
-
-def _from_aggregates(row: dict, i: int, height: int) -> ColumnSketch:
-    sk = ColumnSketch()
-    sk.count = height
-    sk.nulls = int(row.get(f"{i}:nulls") or 0) if height else 0
-    if height == sk.nulls:
-        return sk
-    sk.shape = {k: int(row[f"{i}:s:{k}"] or 0) for k in shapes.SHAPES}
-    sk.text = {k: _moments(row, f"{i}:t:{k}") for k in shapes.TEXT_COUNTS}
-    sk.len_min = row[f"{i}:len_min"]
-    sk.len_max = row[f"{i}:len_max"]
-    sk.num = _moments(row, f"{i}:num")
-    if sk.num.n:
-        sk.num_min = coarsen(float(row[f"{i}:min"]))
-        sk.num_max = coarsen(float(row[f"{i}:max"]))
-        sk.negative = int(row[f"{i}:neg"] or 0)
-        sk.zero = int(row[f"{i}:zero"] or 0)
-    return sk
-
-
-def _add_hashes(sk: ColumnSketch, series: pl.Series, seed: int, scheme: str) -> None:
+def _add_hashes(sk: ColumnSketch, d: _Distinct) -> None:
     """Distinct hashes into the HLL; the chunk's most frequent hashes into the frequent sketch."""
-    present = series.drop_nulls()
-    if present.len() == 0:
-        return
-    sk.scheme = scheme
-    counts = (present.hash(seed).reinterpret(signed=True).value_counts(sort=True, name="n"))
-    hashes = counts.get_column(counts.columns[0])
-    freq_counts = counts.get_column("n")
-    sk.dup_seen = bool(freq_counts[0] > 1)
+    hashes = d.frame.get_column("h").reinterpret(signed=True)
+    counts = d.frame.get_column("n")
+    sk.dup_seen = bool(counts[0] > 1)
     hll = ds.hll_sketch(HLL_LG_K, HLL_TYPE)
+    update = hll.update
     for h in hashes.to_list():
-        hll.update(h)
+        update(h)
     sk._hll = hll
     freq = ds.frequent_strings_sketch(FREQ_LG_MAX_MAP)
-    for h, n in zip(hashes.head(FREQ_FEED).to_list(), freq_counts.head(FREQ_FEED).to_list(),
+    for h, n in zip(hashes.head(FREQ_FEED).to_list(), counts.head(FREQ_FEED).to_list(),
                     strict=True):
         freq.update(f"{h & 0xFFFF_FFFF_FFFF_FFFF:016x}", n)
     sk._freq = freq
 
 
-def _add_numbers(sk: ColumnSketch, numbers: pl.Series) -> None:
-    """Coarsened numbers, in row order, into the KLL and the order segment."""
-    present = numbers.drop_nulls()
-    if present.len() == 0:
+def _add_numbers(sk: ColumnSketch, series: pl.Series, d: _Distinct) -> None:
+    """Numeric values, in row order: moments, coarsened range, histogram, order segment."""
+    if d.numeric.height == 0:
         return
-    coarse = coarsen_array(present.to_numpy())
-    kll = ds.kll_doubles_sketch(KLL_K)
-    kll.update(coarse)
-    sk._kll = kll
+    v = pl.col("v")
+    x = shapes.plain_number(shapes.stripped(v))
+    if d.bad is not None:  # cast-able values that are not plain numbers: null them by value
+        x = pl.when(v.is_in(d.bad.implode())).then(None).otherwise(x)
+    values = series.to_frame("v").select(x).to_series().drop_nulls().to_numpy()
+    if values.size == 0:
+        return
+    sk.num = _moments_of(values)
+    coarse = coarsen_array(values)
+    sk.num_min = coarsen(float(values.min()))
+    sk.num_max = coarsen(float(values.max()))
+    sk.negative = int((values < 0).sum())
+    sk.zero = int((values == 0).sum())
+    sk._hist = Histogram.of(coarse)
     sk.order = Order(Segment.of(coarse))
+
+
+def _moments_of(x: np.ndarray, w: np.ndarray | None = None) -> Moments:
+    """Moments of values ``x`` with (possibly fractional) weights ``w``."""
+    if x.size == 0:
+        return Moments()
+    if w is None:
+        n = float(x.size)
+        mean = float(x.mean())
+        d = x - mean
+        d2 = d * d
+        return Moments(n, mean, float(d2.sum()), float((d2 * d).sum()), float((d2 * d2).sum()))
+    n = float(w.sum())
+    if n <= 0:
+        return Moments()
+    mean = float((w * x).sum() / n)
+    d = x - mean
+    d2 = d * d
+    return Moments(n, mean, float((w * d2).sum()), float((w * d2 * d).sum()),
+                   float((w * d2 * d2).sum()))
+
+
+def _sample(text: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, int]:
+    """The non-numeric distinct values whose regexes run, their weights, and how many
+    rows are estimated (0: every value runs, the result is exact)."""
+    counts = text.get_column("n").to_numpy().astype(np.float64)
+    if text.height <= SHAPE_SAMPLE:
+        return text, counts, 0
+    heavy = text.head(SHAPE_HEAVY)  # already most frequent first
+    tail = text.slice(SHAPE_HEAVY)
+    picked = tail.sort("h").head(SHAPE_SAMPLE - SHAPE_HEAVY)  # bottom-k by hash
+    tail_rows = float(tail.get_column("n").sum())
+    picked_rows = picked.get_column("n").to_numpy().astype(np.float64)
+    scale = tail_rows / float(picked_rows.sum())  # ratio estimator: totals stay exact
+    weights = np.concatenate([counts[:SHAPE_HEAVY], picked_rows * scale])
+    return pl.concat([heavy, picked]), weights, int(tail_rows)
+
+
+def _add_shapes(pending: list[tuple[ColumnSketch, _Distinct]]) -> None:
+    """Shape counts and text-count moments of every column, one polars select for the
+    regex work of all columns."""
+    if not pending:
+        return
+    v = pl.col("v")
+    num_parts, text_parts, text_weights = [], [], []
+    for i, (sk, d) in enumerate(pending):
+        num_parts.append(d.numeric.select(pl.lit(i, pl.UInt32).alias("col"), "v", "n"))
+        picked, weights, estimated = _sample(d.text)
+        sk.estimated_rows = estimated
+        text_parts.append(picked.select(pl.lit(i, pl.UInt32).alias("col"), "v"))
+        text_weights.append(weights)
+    nums = pl.concat(num_parts).select(
+        "col", "n", v.str.len_chars().alias("len"),
+        *(e.alias(k) for k, e in shapes.numeric_value_features(v).items()),
+    )
+    texts = pl.concat(text_parts).select(
+        "col",
+        *(e.alias(k) for k, e in shapes.text_shape_masks(v).items()),
+        *(e.alias(k) for k, e in shapes.text_counts(v).items()),
+    )
+    lens = pl.concat([d.frame.select("n", v.str.len_chars().alias("len")) for _, d in pending])
+    tw = np.concatenate(text_weights) if text_weights else np.zeros(0)
+    ncol, tcol = nums.get_column("col").to_numpy(), texts.get_column("col").to_numpy()
+    nw = nums.get_column("n").to_numpy().astype(np.float64)
+    nb = np.cumsum([0] + [d.frame.height for _, d in pending])
+    len_all = lens.get_column("len").to_numpy().astype(np.float64)
+    len_w = lens.get_column("n").to_numpy().astype(np.float64)
+    ncols = {k: nums.get_column(k).to_numpy() for k in nums.columns if k not in ("col", "v")}
+    tcols = {k: texts.get_column(k).to_numpy() for k in texts.columns if k != "col"}
+    for i, (sk, d) in enumerate(pending):
+        ni, ti = ncol == i, tcol == i
+        wn, wt = nw[ni], tw[ti]
+        shape = dict.fromkeys(shapes.SHAPES, 0)
+        shape["numeric"] = int(wn.sum())
+        shape["int"] = int(wn[ncols["int"][ni]].sum())
+        shape["float"] = shape["numeric"] - shape["int"]
+        shape["leading_zero"] = int(wn[ncols["leading_zero"][ni]].sum())
+        alpha_num = float(wn[ncols["alpha"][ni]].sum())
+        for k in shapes.TEXT_SHAPES:
+            shape[k] = int(round(float(wt[tcols[k][ti].astype(bool)].sum())))
+        shape["alpha"] += int(alpha_num)
+        sk.shape = shape
+        lw, lv = len_w[nb[i]:nb[i + 1]], len_all[nb[i]:nb[i + 1]]
+        sk.len_min, sk.len_max = int(lv.min()), int(lv.max())
+        text = {"len": _moments_of(lv, lw)}
+        w = np.concatenate([wn, wt])
+        per_num = {"word": np.ones(wn.size), "stopword": np.zeros(wn.size),
+                   "whitespace": ncols["whitespace"][ni], "delim": ncols["delim"][ni]}
+        for k in shapes.TEXT_ONLY_COUNTS:
+            vals = np.concatenate([per_num[k].astype(np.float64),
+                                   tcols[k][ti].astype(np.float64)])
+            text[k] = _moments_of(vals, w)
+        sk.text = text
 
 
 def _as_text(values: pl.Series) -> tuple[pl.Series, int]:

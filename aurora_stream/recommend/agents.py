@@ -26,11 +26,14 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                 runtime.metrics.recommend_seconds.observe(time.perf_counter() - t0)
             except Exception as exc:
                 log.exception("recommend failed")
-                await topics["aurora.dead-letter"].send(value=from_event(event, str(exc)).to_bytes())
+                await topics["aurora.dead-letter"].send(
+                    value=from_event(event, str(exc)).to_bytes()
+                )
                 continue
             key = f"{rec.dataset_id}:{rec.column}".encode()
             await topics["aurora.recommendations"].send(key=key, value=rec.to_bytes())
             runtime.metrics.recommendations.labels(layer=rec.layer).inc()
             if rec.needs_review:
-                await topics["aurora.review-requests"].send(key=key,
-                                                            value=review_request(rec).to_bytes())
+                await topics["aurora.review-requests"].send(
+                    key=key, value=review_request(rec).to_bytes()
+                )

@@ -150,10 +150,11 @@ def run(
 
 def _run_async(main) -> int:
     from aurora_stream.ingest.source import SourceError
+    from aurora_stream.service.consume import DatasetFailed
 
     try:
         return asyncio.run(main())
-    except (SourceError, FileNotFoundError, KeyError, TimeoutError) as exc:
+    except (SourceError, FileNotFoundError, KeyError, TimeoutError, DatasetFailed) as exc:
         err.print(f"[red]error:[/] {exc}")
         return 2
 

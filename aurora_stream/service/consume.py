@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer
 
-from aurora_stream.events import InvalidEvent, Recommendation, RejectedRow, decode
-from aurora_stream.service.topics import RECOMMENDATIONS, REJECTED_ROWS
+from aurora_stream.events import DeadLetter, InvalidEvent, Recommendation, RejectedRow, decode
+from aurora_stream.service.topics import DEAD_LETTER, RECOMMENDATIONS, REJECTED_ROWS
 
 MAX_MESSAGE = 16 << 20
 
@@ -23,21 +23,31 @@ MAX_MESSAGE = 16 << 20
 def consumer(bootstrap: str, *topics: str, from_start: bool) -> AIOKafkaConsumer:
     """A group-less consumer (no rebalance wait) reading from the start or the end."""
     return AIOKafkaConsumer(
-        *topics, bootstrap_servers=bootstrap, group_id=None,
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=None,
         auto_offset_reset="earliest" if from_start else "latest",
-        fetch_max_bytes=MAX_MESSAGE, max_partition_fetch_bytes=MAX_MESSAGE,
+        fetch_max_bytes=MAX_MESSAGE,
+        max_partition_fetch_bytes=MAX_MESSAGE,
         client_id=f"aurora-reader-{uuid.uuid4().hex[:6]}",
     )
+
+
+class DatasetFailed(RuntimeError):
+    """An event of the dataset was dead-lettered, so its results will never be complete."""
 
 
 class ResultCollector:
     """Collects one dataset's recommendations and rejected rows from a running consumer."""
 
     def __init__(self, bootstrap: str, *, from_start: bool) -> None:
-        self.kafka = consumer(bootstrap, RECOMMENDATIONS, REJECTED_ROWS, from_start=from_start)
+        self.kafka = consumer(
+            bootstrap, RECOMMENDATIONS, REJECTED_ROWS, DEAD_LETTER, from_start=from_start
+        )
         self.recommendations: dict[str, dict[str, Recommendation]] = {}
         self.rejected: dict[str, dict[tuple[int, int], RejectedRow]] = {}
         self.duplicates = 0
+        self.dead: dict[str, list[DeadLetter]] = {}
 
     async def start(self) -> ResultCollector:
         """Start and wait until positions are fixed, so nothing published after is missed."""
@@ -60,6 +70,10 @@ class ResultCollector:
                 if rec.recommendation_id in seen:
                     self.duplicates += 1
                 seen[rec.recommendation_id] = rec
+            elif topic == DEAD_LETTER:
+                dl = decode(DeadLetter, value)
+                if dl.key:
+                    self.dead.setdefault(dl.key.split(":", 1)[0], []).append(dl)
             else:
                 row = decode(RejectedRow, value)
                 self.rejected.setdefault(row.dataset_id, {})[(row.seq, row.line)] = row
@@ -74,8 +88,15 @@ class ResultCollector:
         expected = max(r.rows_rejected for r in recs.values())
         return not with_rejected or len(self.rejected.get(dataset_id, {})) >= expected
 
-    async def wait(self, dataset_id: str, *, timeout: float = 120.0, idle: float | None = None,
-                   with_rejected: bool = True, on_progress: Callable[[int, int], None] | None = None) -> list[Recommendation]:
+    async def wait(
+        self,
+        dataset_id: str,
+        *,
+        timeout: float = 120.0,
+        idle: float | None = None,
+        with_rejected: bool = True,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> list[Recommendation]:
         """Recommendations of ``dataset_id`` sorted by column, once all columns are in.
 
         Raises TimeoutError after ``timeout`` seconds; with ``idle``, returns what it has
@@ -88,7 +109,14 @@ class ResultCollector:
             if now > deadline:
                 raise TimeoutError(
                     f"{len(self.recommendations.get(dataset_id, {}))} recommendations for "
-                    f"{dataset_id} after {timeout:.0f}s")
+                    f"{dataset_id} after {timeout:.0f}s"
+                )
+            if self.dead.get(dataset_id):
+                dl = self.dead[dataset_id][0]
+                raise DatasetFailed(
+                    f"{dl.source_topic}[{dl.source_partition}]@{dl.source_offset} of dataset "
+                    f"{dataset_id} went to aurora.dead-letter: {dl.reason}"
+                )
             if idle is not None and now - last_new > idle:
                 break
             batch = await self.kafka.getmany(timeout_ms=100, max_records=1000)

@@ -13,17 +13,18 @@ log = logging.getLogger("aurora.dead-letter")
 
 
 def dead_letter(reason: str, topic: str, partition: int, offset: int,
-                value: bytes | None) -> DeadLetter:
+                value: bytes | None, key: bytes | None = None) -> DeadLetter:
     """A dead letter for one message; the message itself only when its topic holds no raw data."""
     event = None
     if value is not None and topic not in raw_topics():
         event = value[:65536].decode("utf-8", errors="replace")
     log.warning("dead letter from %s[%d]@%d: %s", topic, partition, offset, reason)
     return DeadLetter(reason=reason, source_topic=topic, source_partition=partition,
-                      source_offset=offset, created_at=time.time(), event=event)
+                      source_offset=offset, created_at=time.time(), event=event,
+                      key=key[:200].decode("utf-8", errors="replace") if key else None)
 
 
 def from_event(event: Any, reason: str) -> DeadLetter:
     """A dead letter for the Faust event currently being processed."""
     m = event.message
-    return dead_letter(reason, m.topic, m.partition, m.offset, m.value)
+    return dead_letter(reason, m.topic, m.partition, m.offset, m.value, m.key)

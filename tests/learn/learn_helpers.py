@@ -30,7 +30,7 @@ _ids = itertools.count()
 
 def variants(view: ProfileView, n: int) -> list[ProfileView]:
     """``n`` columns of the same kind with different lengths (distinct fingerprints)."""
-    return [replace(view, count=view.count * (1.7 ** i)) for i in range(n)]
+    return [replace(view, count=view.count * (3.5 ** i)) for i in range(n)]
 
 
 def correction(rec: Recommendation, view: ProfileView, user: str, *, flags=(),

@@ -1,0 +1,162 @@
+"""The learner: corrections reach every layer once, acceptances only extend, state survives
+a restart, and one user's corrections never reach another except through the DP prior."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from learn_helpers import INT_CODES, PRICE, SENTENCE, answers, correction, variants
+
+from aurora_stream.learn.learner import InvalidCorrection, Learner
+from aurora_stream.learn.store import DirectoryStore, TamperedStateError
+from aurora_stream.privacy.dp import PrivacyGuard
+from aurora_stream.profile.fingerprint import fingerprint, fingerprint_key
+from aurora_stream.recommend.cache import InProcessCache
+from aurora_stream.recommend.models import ModelBank
+from aurora_stream.recommend.recommender import Recommender
+
+KEY = b"0123456789abcdef0123456789abcdef"
+DROP = {"feature_type": "not-generalizable", "transformation": "drop", "imputation": "none"}
+
+
+def setup(bank: ModelBank, privacy: PrivacyGuard | None = None, store=None):
+    learner = Learner(bank, cache=InProcessCache(clock=lambda: 0.0),
+                      privacy=privacy or PrivacyGuard(epsilon=0.0), store=store)
+    rec = Recommender(bank, learner.cache, learned_rules=learner.rules)
+    return learner, rec
+
+
+def test_correction_updates_model_rules_and_cache_at_once(bank: ModelBank) -> None:
+    learner, rec = setup(bank)
+    views = variants(SENTENCE, 6)
+    first = rec.recommend(views[0], (), "ann")
+    assert first.feature_type == "sentence"
+    assert rec.recommend(views[0], (), "ann").layer == "L0-cache"
+    out = learner.apply(correction(first, views[0], "ann", **DROP))
+    assert out.learned and out.label == DROP
+    assert out.model_version == "user:ann@v1+prior-v1" == bank.version("ann")
+    assert len(learner.cache) == 0  # the stale answers are gone
+    for v in views[1:3]:
+        r = rec.recommend(v, (), "ann")
+        learner.apply(correction(r, v, "ann", **DROP))
+    served = rec.recommend(views[5], (), "ann")  # a column never corrected, same region
+    assert (served.feature_type, served.transformation) == ("not-generalizable", "drop")
+    assert served.layer == "L1-learned-rule"
+    assert learner.rules.rules_for("ann")[0]["support"] == 3
+
+
+def test_acceptance_extends_the_cache_and_credits_the_rule(bank: ModelBank) -> None:
+    learner, rec = setup(bank)
+    views = variants(SENTENCE, 5)
+    for v in views[:3]:
+        learner.apply(correction(rec.recommend(v, (), "ann"), v, "ann", **DROP))
+    r = rec.recommend(views[4], (), "ann")
+    version, key = bank.version("ann"), fingerprint_key(fingerprint(views[4]))
+    ttl = learner.cache.ttl_remaining("ann", key)
+    out = learner.apply(correction(r, views[4], "ann", accepted=True))
+    assert not out.learned and bank.version("ann") == version
+    assert learner.cache.ttl_remaining("ann", key) == 2 * ttl
+    assert rec.recommend(views[4], (), "ann").layer == "L0-cache"
+    rule = learner.rules.rules_for("ann")[0]
+    assert rule["id"] == r.provenance and rule["successes"] == 4
+
+
+def test_replayed_corrections_change_nothing(bank: ModelBank) -> None:
+    learner, rec = setup(bank)
+    v = INT_CODES
+    event = correction(rec.recommend(v, (), "ann"), v, "ann", feature_type="categorical",
+                       transformation="one_hot", cid="once")
+    assert learner.apply(event).learned
+    plain = Recommender(bank, learned_rules=learner.rules)  # no cache: a fresh answer each time
+    state = (bank.version("ann"), learner.rules.to_bytes(), answers(plain, [v, PRICE], "ann"))
+    for _ in range(3):
+        out = learner.apply(event)
+        assert out.duplicate and not out.learned
+    assert state == (bank.version("ann"), learner.rules.to_bytes(),
+                     answers(plain, [v, PRICE], "ann"))
+
+
+def test_seen_ids_are_bounded(bank: ModelBank) -> None:
+    learner = Learner(bank, privacy=PrivacyGuard(epsilon=0.0), max_seen=5)
+    rec = Recommender(bank)
+    events = [correction(rec.recommend(PRICE, (), "u"), PRICE, "u", cid=f"id{i}")
+              for i in range(8)]
+    for e in events:
+        learner.apply(e)
+    assert not learner.seen("id0") and learner.seen("id7")
+
+
+def test_invalid_labels_are_refused_before_anything_changes(bank: ModelBank) -> None:
+    learner, rec = setup(bank)
+    r = rec.recommend(PRICE, (), "ann")
+    with pytest.raises(InvalidCorrection):
+        learner.apply(correction(r, PRICE, "ann", feature_type="numeric", transformation="tfidf"))
+    with pytest.raises(InvalidCorrection):
+        learner.apply(correction(r, PRICE, "ann", feature_type="money"))
+    assert bank.corrections("ann") == 0
+    # a changed type whose old transformation no longer fits: that target is left unknown
+    out = learner.apply(correction(r, PRICE, "ann", feature_type="categorical"))
+    assert "transformation" not in out.label and out.label["feature_type"] == "categorical"
+
+
+def test_snapshot_restore_gives_identical_predictions(bank: ModelBank, tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path / "state", KEY)
+    learner, rec = setup(bank, PrivacyGuard(epsilon=0.25, seed=1), store)
+    views = variants(SENTENCE, 4) + variants(INT_CODES, 4) + variants(PRICE, 2)
+    for i, v in enumerate(views * 2):
+        r = rec.recommend(v, (), "ann")
+        label = DROP if v.word_mean else {"feature_type": "categorical"}
+        learner.apply(correction(r, v, "ann", cid=f"e{i}", **label))
+    learner.snapshot()
+    expected = answers(rec, views, "ann") + answers(rec, views, "bob")
+    report = learner.privacy.report("ann")
+    del learner, rec, bank
+
+    fresh = ModelBank()  # untrained: everything must come from the snapshot
+    learner2, rec2 = setup(fresh, PrivacyGuard(epsilon=0.25), DirectoryStore(tmp_path / "state",
+                                                                               KEY))
+    assert learner2.restore()
+    assert answers(rec2, views, "ann") + answers(rec2, views, "bob") == expected
+    assert learner2.privacy.report("ann") == report
+    assert learner2.apply(correction(rec2.recommend(PRICE, (), "ann"), PRICE, "ann",
+                                     cid="e0")).duplicate
+
+
+def test_restore_refuses_a_tampered_snapshot(bank: ModelBank, tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path, KEY)
+    learner, rec = setup(bank, store=store)
+    learner.apply(correction(rec.recommend(PRICE, (), "ann"), PRICE, "ann"))
+    learner.snapshot()
+    path = store.path("learner")
+    blob = bytearray(path.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    path.write_bytes(bytes(blob))
+    with pytest.raises(TamperedStateError, match="learner.state"):
+        setup(ModelBank(), store=store)[0].restore()
+    assert not setup(ModelBank(), store=DirectoryStore(tmp_path / "empty", KEY))[0].restore()
+
+
+def _hundred_corrections(learner: Learner, rec: Recommender) -> None:
+    views = variants(SENTENCE, 5) + variants(INT_CODES, 5) + variants(PRICE, 5)
+    for i in range(100):
+        v = views[i % len(views)]
+        learner.apply(correction(rec.recommend(v, (), "ann"), v, "ann", **DROP))
+
+
+def test_users_are_isolated_when_nothing_is_shared(bank: ModelBank) -> None:
+    learner, rec = setup(bank, PrivacyGuard(epsilon=0.0))
+    probe = variants(SENTENCE, 3) + variants(INT_CODES, 3) + variants(PRICE, 3)
+    before = answers(Recommender(bank, learned_rules=learner.rules), probe, "bob")
+    _hundred_corrections(learner, rec)
+    assert bank.corrections("ann") == 100 and learner.rules.rules_for("ann")
+    after = answers(Recommender(bank, learned_rules=learner.rules), probe, "bob")
+    assert after == before  # byte-identical
+
+
+def test_only_the_dp_prior_carries_anything_across_users(bank: ModelBank) -> None:
+    learner, rec = setup(bank, PrivacyGuard(epsilon=0.25, daily_budget=1.0, seed=3))
+    before = bank.prior_version()
+    _hundred_corrections(learner, rec)
+    assert bank.prior_version() == f"{before}.4"  # 4 privatized updates, then budget spent
+    assert learner.privacy.report("ann")["shared_today"] == 4

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: installs what the tests need, then runs them.
+# Needs only Python 3.11, pip and apt (redis-server is installed from Debian if missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[test]'
+
+.venv/bin/ruff check aurora_stream tests bench
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
