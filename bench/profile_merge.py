@@ -73,34 +73,34 @@ def _rows_per_mib(kinds: list[str]) -> int:
 
 
 MIXED = ["id", "float", "count", "date", "timestamp", "category", "status", "sentence"]
+SCENARIOS = {  # distinct values each column draws from
+    "low-cardinality (<=100 per column)": dict.fromkeys(MIXED, 100),
+    "typical": {"id": 1, "float": 100_000, "count": 40, "date": 3_650, "timestamp": 100_000,
+                "category": 50, "status": 5, "sentence": 100_000},
+    "high-cardinality (<=100,000 per column)": dict.fromkeys(MIXED, 100_000),
+}
 
 
 def bench_update(console: Console) -> None:
     kinds = MIXED
     rows = _rows_per_mib(kinds)
-    table = Table(title=f"update: sketch_frame of one 1 MiB chunk ({rows:,} rows x {len(kinds)} "
-                        "columns)")
-    for col in ("distinct", "µs / column / chunk", "µs / column (1-column frame)", "MiB/s"):
+    table = Table(title=f"update: sketch_frame of one mixed 1 MiB chunk ({rows:,} rows x "
+                        f"{len(kinds)} columns: {', '.join(kinds)})")
+    for col in ("chunk", "ms / chunk", "µs / column", "µs / column (1-column frame)",
+                "MiB/s"):
         table.add_column(col, justify="right")
-    for distinct in (100, 100_000):
-        rng = random.Random(distinct)
-        frame = pl.DataFrame({k: _column(k, rows, distinct, rng) for k in kinds},
+    for name, distinct in SCENARIOS.items():
+        rng = random.Random(len(name))
+        frame = pl.DataFrame({k: _column(k, rows, distinct[k], rng) for k in kinds},
                              schema=dict.fromkeys(kinds, pl.Utf8))
-        whole = _timeit(lambda f=frame: sketch_frame(f), repeat=7)
+        whole = _timeit(lambda f=frame: sketch_frame(f), repeat=9)
         single = statistics.mean(
             _timeit(lambda f=frame, k=k: sketch_frame(f.select(k)), repeat=3) for k in kinds
         )
-        table.add_row(f"{distinct:,}", f"{whole / len(kinds) * 1e6:,.0f}",
-                      f"{single * 1e6:,.0f}", f"{frame.estimated_size() / MIB / whole:,.1f}")
+        mib = frame.estimated_size() / MIB
+        table.add_row(name, f"{whole * 1e3:,.1f}", f"{whole / len(kinds) * 1e6:,.0f}",
+                      f"{single * 1e6:,.0f}", f"{mib / whole:,.1f}")
     console.print(table)
-    for distinct in (100, 100_000):
-        rng = random.Random(distinct)
-        frame = pl.DataFrame({k: _column(k, rows, distinct, rng) for k in kinds},
-                             schema=dict.fromkeys(kinds, pl.Utf8))
-        whole = _timeit(lambda f=frame: sketch_frame(f), repeat=7)
-        console.print(f"sketch_frame mixed 8-column chunk, distinct<={distinct:,}: "
-                      f"{frame.estimated_size() / MIB / whole:,.1f} MiB/s "
-                      f"({whole * 1e3:,.1f} ms per {frame.estimated_size() / MIB:.2f} MiB)")
 
 
 def bench_merge(console: Console) -> None:

@@ -4,6 +4,17 @@ Chunks may arrive out of order or more than once (at-least-once delivery): the
 accumulator remembers which sequence numbers it merged (as compact ranges) and ignores
 a repeat, so replaying a chunk never double counts. ``last=True`` on the final chunk
 tells how many chunks the file has.
+
+Inconsistent input never leaves the accumulator waiting silently. The first ``last``
+marker seen fixes ``total``; then:
+
+- a chunk with ``seq >= total`` is refused (not merged) and counted in ``invalid``;
+- a *different* ``last`` marker on a chunk inside the file (``seq < total``) is counted
+  in ``invalid``; the chunk's data is merged, its marker ignored;
+- a ``last`` marker below chunks already merged (they are beyond the end and cannot be
+  taken out again) makes the accumulator ``failed`` (``error`` says why), counting those
+  chunks in ``invalid``: it will never be ``complete``, and ``done`` tells the caller to
+  stop waiting (dead-letter the column instead of hanging).
 """
 
 from __future__ import annotations
@@ -20,24 +31,49 @@ _FORMAT = 1
 class ColumnAccumulator:
     """Merges the per-chunk sketches of one column of one file; idempotent per chunk seq."""
 
-    __slots__ = ("sketch", "total", "_seen")
+    __slots__ = ("sketch", "total", "invalid", "error", "_seen")
 
     def __init__(self) -> None:
         self.sketch = ColumnSketch()  # merged so far
         self.total: int | None = None  # number of chunks, known once the last one arrived
+        self.invalid = 0  # chunks refused or with a conflicting last marker (module doc)
+        self.error: str | None = None  # set when the file cannot complete any more
         self._seen: list[list[int]] = []  # sorted, disjoint, non-adjacent [lo, hi] seq ranges
 
     def add(self, seq: int, sketch: ColumnSketch, *, last: bool) -> bool:
-        """Merge chunk ``seq``; False (and nothing changes) when it was already merged."""
+        """Merge chunk ``seq``; False when it was not merged (already merged, or beyond
+        the last chunk: see the module doc for the rules on inconsistent markers)."""
         if seq < 0:
             raise ValueError(f"chunk seq must be >= 0, got {seq}")
         if self.has(seq):
             return False
+        if self.total is not None and seq >= self.total:
+            self.invalid += 1
+            return False
+        if last and self.total is not None and seq + 1 != self.total:
+            self.invalid += 1  # a second, different end marker: keep the first
+            last = False
         self.sketch._absorb(sketch.at_seq(seq), ordered=False)
         self._mark(seq)
         if last:
             self.total = seq + 1
+            beyond = sum(hi - max(lo, self.total) + 1 for lo, hi in self._seen
+                         if hi >= self.total)
+            if beyond:
+                self.invalid += beyond
+                self.error = (f"last chunk is {seq} but {beyond} chunk(s) after it were "
+                              "already merged")
         return True
+
+    @property
+    def failed(self) -> bool:
+        """The chunks seen are inconsistent: the column can never complete (``error``)."""
+        return self.error is not None
+
+    @property
+    def done(self) -> bool:
+        """Nothing more to wait for: ``complete`` or ``failed``."""
+        return self.complete or self.failed
 
     def has(self, seq: int) -> bool:
         """Whether chunk ``seq`` was merged."""
@@ -68,6 +104,8 @@ class ColumnAccumulator:
         return orjson.dumps({
             "v": _FORMAT,
             "total": self.total,
+            "invalid": self.invalid,
+            "error": self.error,
             "seen": self._seen,
             "sketch": base64.b64encode(self.sketch.to_bytes()).decode("ascii"),
         })
@@ -81,7 +119,9 @@ class ColumnAccumulator:
             out = cls()
             out.total = None if doc["total"] is None else int(doc["total"])
             out._seen = [[int(lo), int(hi)] for lo, hi in doc["seen"]]
+            out.invalid = int(doc.get("invalid", 0))
+            out.error = doc.get("error")
             out.sketch = ColumnSketch.from_bytes(base64.b64decode(doc["sketch"]))
-        except (KeyError, TypeError, orjson.JSONDecodeError) as exc:
+        except (KeyError, TypeError, AttributeError, orjson.JSONDecodeError) as exc:
             raise ValueError(f"not a column accumulator: {exc}") from exc
         return out

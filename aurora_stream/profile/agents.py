@@ -15,7 +15,7 @@ from aurora_stream.events import ColumnChunk, ColumnProfile, CsvChunk, InvalidEv
 from aurora_stream.profile.accumulate import ColumnAccumulator
 from aurora_stream.profile.columns import ChunkError, process_chunk
 from aurora_stream.profile.sketch import ColumnSketch
-from aurora_stream.service.deadletter import from_event
+from aurora_stream.service import deadletter
 
 log = logging.getLogger("aurora.profile")
 DONE = "done"
@@ -37,15 +37,11 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                 chunk = decode(CsvChunk, event.value)
                 result = process_chunk(chunk)
             except (InvalidEvent, ChunkError) as exc:
-                await topics["aurora.dead-letter"].send(
-                    value=from_event(event, str(exc)).to_bytes()
-                )
+                await deadletter.send(topics, runtime, event, str(exc))
                 continue
             except Exception as exc:  # a bug must not stop the worker: report and go on
                 log.exception("parse failed")
-                await topics["aurora.dead-letter"].send(
-                    value=from_event(event, f"internal error: {exc!r}").to_bytes()
-                )
+                await deadletter.send(topics, runtime, event, f"internal error: {exc!r}")
                 continue
             for r in result.rejected:
                 await topics["aurora.rejected-rows"].send(
@@ -66,9 +62,7 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                 cc = decode(ColumnChunk, event.value)
                 sketch = ColumnSketch.from_bytes(base64.b64decode(cc.sketch))
             except Exception as exc:
-                await topics["aurora.dead-letter"].send(
-                    value=from_event(event, str(exc)).to_bytes()
-                )
+                await deadletter.send(topics, runtime, event, str(exc))
                 continue
             key = f"{cc.dataset_id}:{cc.column}"
             stored = profiles.get(key)
@@ -83,9 +77,7 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
             try:
                 added = acc.add(cc.seq, sketch, last=cc.last)
             except ValueError as exc:
-                await topics["aurora.dead-letter"].send(
-                    value=from_event(event, str(exc)).to_bytes()
-                )
+                await deadletter.send(topics, runtime, event, str(exc))
                 continue
             if not added:
                 continue

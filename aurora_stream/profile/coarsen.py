@@ -23,6 +23,7 @@ def coarsen_array(values: np.ndarray, digits: int = SIGNIFICANT_DIGITS) -> np.nd
     if nz.any():
         v = x[nz]
         exponent = np.floor(np.log10(np.abs(v))) - (digits - 1)
+        exponent = np.maximum(exponent, -320.0)  # subnormals: 10**exponent must not be 0
         scale = np.power(10.0, exponent)
         out[nz] = np.round(v / scale) * scale
     return out

@@ -35,17 +35,21 @@ from aurora_stream.profile.coarsen import coarsen_array
 MAX_MAGNITUDES = 2048
 """Distinct |key| values kept (so at most 2 * MAX_MAGNITUDES + 1 buckets)."""
 LEVELS = (3, 2, 1, 0)  # significant digits; 0 = powers of ten
+_LARGEST = float(np.finfo(np.float64).max)
 _OFFSET = 400  # exponent offset: 10**-324 .. 10**308 map to positive magnitudes
 
 
 def _encode(coarse: np.ndarray) -> np.ndarray:
     """Level-3 keys of already coarsened values (int64, monotone in the value)."""
     x = np.asarray(coarse, dtype=np.float64)
+    # coarsening the largest doubles may give inf: clip them back to the largest finite
+    x = np.clip(np.nan_to_num(x, nan=0.0), -_LARGEST, _LARGEST)
     keys = np.zeros(x.shape, dtype=np.int64)
     nz = x != 0.0
     if not nz.any():
         return keys
     a = np.abs(x[nz])
+    a = np.maximum(a, 1e-300)  # subnormals: one bucket below 1e-300 (10**(e-2) stays normal)
     e = np.floor(np.log10(a)).astype(np.int64)
     m = np.rint(a / np.power(10.0, (e - 2).astype(np.float64))).astype(np.int64)
     low, high = m < 100, m >= 1000  # log10 off by one next to a power of ten
@@ -125,7 +129,10 @@ class Histogram:
 
     def _fit(self) -> Histogram:
         out = self
-        while np.unique(np.abs(out.keys[out.keys != 0])).size > MAX_MAGNITUDES:
+        if out.keys.size <= MAX_MAGNITUDES:  # fewer keys than the limit: fits as is
+            return out
+        while (out.level != LEVELS[-1]
+               and np.unique(np.abs(out.keys[out.keys != 0])).size > MAX_MAGNITUDES):
             out = out._at(LEVELS[LEVELS.index(out.level) + 1])
         return out
 

@@ -8,6 +8,7 @@ Regexes use the Rust ``regex`` syntax (no look-around, no back-references).
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 # --- building blocks -----------------------------------------------------------------
@@ -177,53 +178,72 @@ def plain_number(stripped_col: pl.Expr) -> pl.Expr:
     return pl.when(parsed.is_finite()).then(parsed).otherwise(None)
 
 
-def numeric_value_features(col: pl.Expr) -> dict[str, pl.Expr]:
+def numeric_value_features(col: pl.Expr, *, padded: bool = True) -> dict[str, pl.Expr]:
     """Shapes and text counts of values *known to be plain numbers* (``number`` not null),
-    without any heavy regex. Equal to ``shape_masks`` / ``text_counts`` on such values:
+    from literal checks only. Equal to ``shape_masks`` / ``text_counts`` on such values:
     a plain number (``[+-]``, digits, one ``.``, ``,`` groups, ``e``-exponent) cannot be a
     date, time, email, url, phone, currency, percent, list, bool or embedded number; it
     is a single token after stripping, so it has one word, no stopword, and its
-    whitespace is the stripped padding; its only letter is an exponent ``e``."""
+    whitespace is the stripped padding; its only letter is an exponent ``e``; of the
+    ``DELIM_RE`` characters it can hold only ``,`` and ``-`` (and a padding tab).
+    ``padded=False`` promises no surrounding whitespace (values that cast as they are)."""
+    if not padded:  # no padding, hence no ',' either (such values cast as they are)
+        is_int = ~col.str.contains(r"[.eE]")
+        return {
+            "int": is_int,
+            "leading_zero": is_int & col.str.starts_with("0") & (col.str.len_bytes() >= 2),
+            "alpha": col.str.contains(r"[eE]"),
+            "whitespace": pl.lit(0),
+            "delim": col.str.count_matches("-", literal=True),
+        }
     s = stripped(col)
-    is_int = ~s.str.contains(r"[.eE]")
+    is_int = ~col.str.contains(r"[.eE]")
     return {
         "int": is_int,
         "leading_zero": is_int & s.str.starts_with("0") & (s.str.len_bytes() >= 2)
-        & ~s.str.contains(",", literal=True),
-        "alpha": s.str.contains(r"[eE]"),
+        & ~col.str.contains(",", literal=True),
+        "alpha": col.str.contains(r"[eE]"),
         "whitespace": col.str.len_chars() - s.str.len_chars(),
         "delim": col.str.count_matches(DELIM_RE),
     }
 
 
-def text_shape_masks(col: pl.Expr) -> dict[str, pl.Expr]:
-    """``shape_masks`` restricted to ``TEXT_SHAPES`` for values that are *not* plain numbers."""
+def text_shape_parts(col: pl.Expr) -> dict[str, pl.Expr]:
+    """Every regex ``shape_masks`` and ``text_counts`` need on values that are *not* plain
+    numbers, each evaluated once (combine with ``combine_text_shapes``)."""
     s = stripped(col)
     lower = s.str.to_lowercase()
-    date = lower.str.contains(DATE_RE)
-    time = lower.str.contains(TIME_RE)
-    email = s.str.contains(EMAIL_RE)
-    url = s.str.contains(URL_RE)
-    digits = s.str.count_matches(DIGIT_RE)
-    phone = (
-        s.str.contains(PHONE_RE)
-        & digits.is_between(7, 15)
-        & (s.str.contains(r"[\s().-]") | s.str.starts_with("+"))
-        & ~date
-    )
-    currency = lower.str.contains(CURRENCY_RE)
-    listy = s.str.contains(LIST_RE) & ~currency & ~date
-    embedded = (digits > 0) & ~(date | time | url | email | phone | listy)
     return {
         "bool": s.str.contains(BOOL_RE),
-        "date": date,
-        "time": time,
-        "email": email,
-        "url": url,
-        "phone": phone,
-        "currency": currency,
+        "date": lower.str.contains(DATE_RE),
+        "time": lower.str.contains(TIME_RE),
+        "email": s.str.contains(EMAIL_RE),
+        "url": s.str.contains(URL_RE),
+        "phone_re": s.str.contains(PHONE_RE),
+        "phone_punct": s.str.contains(r"[\s().-]") | s.str.starts_with("+"),
+        "digits": s.str.count_matches(DIGIT_RE),
+        "currency": lower.str.contains(CURRENCY_RE),
         "percent": s.str.contains(PERCENT_RE),
-        "embedded_number": embedded,
-        "list": listy,
+        "list_re": s.str.contains(LIST_RE),
         "alpha": s.str.contains(ALPHA_RE),
+        "word": col.str.count_matches(WORD_RE),
+        "whitespace": col.str.count_matches(WHITESPACE_RE),
+        "delim": col.str.count_matches(DELIM_RE),
+        "stopword": col.str.count_matches(STOPWORD_RE),
+    }
+
+
+def combine_text_shapes(parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``TEXT_SHAPES`` masks from ``text_shape_parts`` (the logic of ``shape_masks`` with
+    ``numeric`` false)."""
+    date, time, currency = parts["date"], parts["time"], parts["currency"]
+    digits = parts["digits"]
+    phone = parts["phone_re"] & (digits >= 7) & (digits <= 15) & parts["phone_punct"] & ~date
+    listy = parts["list_re"] & ~currency & ~date
+    embedded = (digits > 0) & ~(date | time | parts["url"] | parts["email"] | phone | listy)
+    return {
+        "bool": parts["bool"], "date": date, "time": time, "email": parts["email"],
+        "url": parts["url"], "phone": phone, "currency": currency,
+        "percent": parts["percent"], "embedded_number": embedded, "list": listy,
+        "alpha": parts["alpha"],
     }

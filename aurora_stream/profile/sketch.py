@@ -2,14 +2,36 @@
 
 A ``ColumnSketch`` holds no raw value: strings only as 64-bit hashes (distinct count in an
 Apache DataSketches HLL, frequent items in a frequent-strings sketch over hash hex
-digests), numbers only coarsened to 3 significant digits (min/max, KLL quantiles,
-monotonicity boundaries) or as exact aggregates (moments; see ``moments`` for the
-single-value caveat). Everything else is counts.
+digests), numbers only coarsened to 3 significant digits (min/max, the quantile
+histogram of ``quantiles``, monotonicity boundaries) or as exact aggregates (moments; see
+``moments`` for the single-value caveat). Everything else is counts.
 
-Sketching is vectorized: ``sketch_frame`` evaluates every shape regex, text count and
-numeric moment of every column of a chunk in one lazy polars ``select``; only the
-distinct hashes of a chunk go through Python (into the HLL), and at most
-``FREQ_FEED`` of them into the frequent-items sketch.
+Speed: ``sketch_frame`` works on each chunk's *distinct* values weighted by their counts
+(``value_counts``), runs the shape and text regexes only on the values that are not plain
+numbers, and, past ``SHAPE_SAMPLE`` such values in one column chunk, only on a
+deterministic sample of them. Everything is batched across the columns of a chunk.
+
+Exact, whatever the chunk: count, nulls, distinct (HLL), frequent items, numeric
+moments, min/max, negative/zero, quantiles (deterministic: the same values give the same
+histogram, hence the same bytes, for any chunking and merge order), monotonicity, the
+``numeric``/``int``/``float``/``leading_zero`` shapes, and the ``len`` moments and range.
+
+Estimated only when a column chunk has more than ``SHAPE_SAMPLE`` (2,048) distinct
+non-numeric values (``estimated_rows`` counts the rows concerned; 0 means exact): the
+other shape counts (bool, date, time, email, url, phone, currency, percent,
+embedded_number, list, alpha) and the word/whitespace/delim/stopword moments. The
+``SHAPE_HEAVY`` (512) most frequent values count exactly; from the rest, the 1,536
+values with the smallest hashes (a bottom-k sample: deterministic, uniform over
+distinct values) stand for all of them, scaled by a ratio estimator so that row totals
+stay exact. For a fraction ``p`` of the sampled tail the standard error is about
+``sqrt(p(1-p)/1536) * sqrt(1 + cv**2)`` (``cv``: coefficient of variation of the tail
+values' counts; ~0 for a high-cardinality column), i.e. at most ~1.3 % of the non-null
+count when tail counts are even, times the tail's share of the rows.
+``SHAPE_FRAC_TOLERANCE`` (0.05, about 4 standard errors) bounds an estimated shape
+fraction, and ``TEXT_MEAN_TOLERANCE`` (10 % of the value, or 0.1 below 1) an estimated
+text mean or std, in the tests. The sample depends on how a file is chunked, so merged
+chunks and the whole column agree within those tolerances, not exactly; one chunking
+always gives the same bytes.
 
 >>> v = profile_values(["1", "2", "2", None])
 >>> v.count, v.null_frac, v.int_frac, v.distinct_count, v.top1_frac
@@ -19,6 +41,7 @@ distinct hashes of a chunk go through Python (into the HLL), and at most
 from __future__ import annotations
 
 import base64
+from collections import deque
 from collections.abc import Sequence
 
 import datasketches as ds
@@ -307,37 +330,41 @@ def sketch_frame(frame: pl.DataFrame) -> list[ColumnSketch]:
 
     How (see the module doc for what is exact and what is estimated):
 
-    1. per column, the chunk's distinct non-null values and their counts (``value_counts``);
-       their hashes feed the HLL (all of them) and the frequent sketch (the
-       ``FREQ_FEED`` most frequent);
-    2. each distinct value is tried as a plain number (a cast, confirmed by
-       ``NUMERIC_RE``); numbers get their shapes and text counts from cheap literal
-       checks (``shapes.numeric_value_features``), and, in row order, feed the moments,
-       range, histogram and order segment;
+    1. per column, the chunk's distinct non-null values and their counts
+       (``value_counts``); their hashes feed the HLL (all of them) and the frequent
+       sketch (the ``FREQ_FEED`` most frequent);
+    2. each distinct value is tried as a plain number (a cast; ``NUMERIC_RE`` confirms
+       only the rare candidates with characters other than ``[0-9.eE+-]``); plain
+       numbers get their shapes and text counts from literal checks
+       (``shapes.numeric_value_features``) and, in row order, feed the moments, range,
+       histogram and order segment;
     3. only the distinct values that are *not* numbers go through the shape and text
-       regexes — all of them when there are at most ``SHAPE_SAMPLE`` such values, else the
-       ``SHAPE_HEAVY`` most frequent plus a bottom-k hash sample of the rest — in one
-       polars ``select`` for all columns of the chunk, weighted by their counts.
+       regexes, weighted by their counts: all of them when a column has at most
+       ``SHAPE_SAMPLE`` such values, else the ``SHAPE_HEAVY`` most frequent plus a
+       bottom-k hash sample of the rest. One polars ``select`` per step covers every
+       column of the chunk.
     """
     seed = hash_seed()
     scheme = hash_scheme(seed)
     casts = [_as_text(frame.get_column(c)) for c in frame.columns]
     out: list[ColumnSketch] = []
-    pending: list[tuple[ColumnSketch, _Distinct]] = []
-    for series, failures in casts:
+    live: list[int] = []
+    for i, (series, failures) in enumerate(casts):
         sk = ColumnSketch()
         sk.count = series.len()
         sk.nulls = series.null_count()
         sk.cast_failures = failures
         out.append(sk)
-        if sk.count == sk.nulls:
-            continue
-        d = _distinct_values(series, seed)
-        sk.scheme = scheme
-        _add_hashes(sk, d)
-        _add_numbers(sk, series, d)
-        pending.append((sk, d))
-    _add_shapes(pending)
+        if sk.count > sk.nulls:
+            sk.scheme = scheme
+            live.append(i)
+    if not live:
+        return out
+    u = _distinct_values([casts[i][0] for i in live], seed)
+    sketches = [out[i] for i in live]
+    _add_hashes(sketches, u)
+    _add_numbers(sketches, [casts[i][0] for i in live], u)
+    _add_shapes(sketches, u)
     return out
 
 
@@ -349,78 +376,131 @@ def profile_values(values: Sequence[str | None]) -> ProfileView:
 
 # --- helpers -------------------------------------------------------------------------
 class _Distinct:
-    """The distinct non-null values of one column chunk, most frequent first (ties by
-    hash), with their counts, hashes and whether each is a plain number."""
+    """The distinct non-null values of every column of a chunk: numpy arrays ordered by
+    column, then by hash (``value_counts`` returns them in a random order; a fixed order
+    keeps every float sum, hence the sketch, identical from run to run)."""
 
-    __slots__ = ("frame", "numeric", "text", "bad")
+    __slots__ = ("frame", "bounds", "row", "n", "h", "num", "len", "slow")
 
-    def __init__(self, frame: pl.DataFrame, bad: pl.Series | None) -> None:
-        self.frame = frame  # v (Utf8), n (count), h (u64 hash), num (bool)
-        self.numeric = frame.filter(pl.col("num"))
-        self.text = frame.filter(~pl.col("num"))
-        self.bad = bad  # values the cast accepts but NUMERIC_RE refuses (e.g. "1,2,3")
+    def __init__(self, frame: pl.DataFrame, width: int, slow: dict[int, pl.Series]) -> None:
+        self.frame = frame  # col, v, n, h (u64), len, num — in value_counts order
+        col = frame.get_column("col").to_numpy()
+        self.bounds = np.searchsorted(col, np.arange(width + 1))
+        h = frame.get_column("h").to_numpy()
+        self.row = np.concatenate([a + np.argsort(h[a:b], kind="stable") for a, b in
+                                   zip(self.bounds[:-1], self.bounds[1:], strict=True)])
+        self.h = h[self.row]
+        self.n = frame.get_column("n").to_numpy().astype(np.int64)[self.row]
+        self.num = frame.get_column("num").to_numpy().astype(bool)[self.row]
+        self.len = frame.get_column("len").to_numpy().astype(np.float64)[self.row]
+        self.slow = slow  # per column: plain numbers that need stripping or ',' removal
+
+    def values(self, idx: np.ndarray) -> pl.Series:
+        """The distinct values at positions ``idx`` (of the arrays above)."""
+        return self.frame.get_column("v").gather(self.row[idx])
+
+    def top(self, idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` rows of ``idx`` with the largest count, ties by smallest hash, in that
+        order; and the other rows. Deterministic, O(len(idx)) plus a sort of ``k``."""
+        if idx.size > k:
+            n = self.n[idx]
+            t = np.partition(n, idx.size - k)[idx.size - k]  # k-th largest count
+            above, at = idx[n > t], idx[n == t]
+            need = k - above.size
+            h = self.h[at]
+            at = at[np.argpartition(h, need - 1)[:need]] if need < at.size else at
+            chosen = np.concatenate([above, at])
+            rest = np.setdiff1d(idx, chosen, assume_unique=True)
+        else:
+            chosen, rest = idx, idx[:0]
+        order = np.lexsort((self.h[chosen], -self.n[chosen]))
+        return chosen[order], rest
+
+    def bottom_hashes(self, idx: np.ndarray, k: int) -> np.ndarray:
+        """The ``k`` rows of ``idx`` with the smallest hashes (a bottom-k sample), sorted."""
+        if idx.size <= k:
+            return idx
+        return np.sort(idx[np.argpartition(self.h[idx], k - 1)[:k]])
 
 
-def _distinct_values(series: pl.Series, seed: int) -> _Distinct:
-    vc = series.drop_nulls().rename("v").value_counts(name="n")
+def _distinct_values(columns: list[pl.Series], seed: int) -> _Distinct:
+    counts = [c.drop_nulls().rename("v").value_counts(name="n") for c in columns]
+    col = np.repeat(np.arange(len(columns), dtype=np.uint32), [f.height for f in counts])
     v = pl.col("v")
-    s = shapes.stripped(v)
-    frame = vc.with_columns(
-        v.hash(seed).alias("h"),
-        shapes.plain_number(s).is_not_null().alias("num"),
-    ).sort(["n", "h"], descending=[True, False])
-    bad = None
-    if frame.get_column("num").any():  # confirm the cast with the regex, on candidates only
-        cand = frame.filter(pl.col("num"))
-        ok = cand.select(s.str.contains(shapes.NUMERIC_RE)).to_series()
-        if not ok.all():
-            bad = cand.get_column("v").filter(~ok)
-            frame = frame.with_columns(pl.col("num") & ~v.is_in(bad.implode()))
-    return _Distinct(frame, bad)
+    frame = (
+        pl.concat(counts).with_columns(pl.Series("col", col)).lazy()
+        .with_columns(
+            v.hash(seed).alias("h"),
+            v.str.len_chars().alias("len"),
+            # fast path: a plain number as is (no padding, no ',') casts directly
+            v.cast(pl.Float64, strict=False).is_finite().fill_null(False).alias("num"),
+        )
+        .with_columns(  # anything else that might be one after stripping / ',' removal
+            (~pl.col("num") & v.str.contains(r"^\s*[+\-.0-9]")).alias("maybe")
+        )
+        .collect()
+    )
+    slow: dict[int, pl.Series] = {}
+    if frame.get_column("maybe").any():  # the reference rule, on those candidates only
+        maybe = frame.filter(pl.col("maybe")).filter(shapes.number(v).is_not_null())
+        if maybe.height:
+            for (c,), part in maybe.group_by("col"):
+                slow[int(c)] = part.get_column("v")
+            frame = frame.with_columns(
+                pl.col("num") | (pl.col("maybe") & v.is_in(maybe.get_column("v").implode()))
+            )
+    return _Distinct(frame.drop("maybe"), len(columns), slow)
 
 
-def _add_hashes(sk: ColumnSketch, d: _Distinct) -> None:
-    """Distinct hashes into the HLL; the chunk's most frequent hashes into the frequent sketch."""
-    hashes = d.frame.get_column("h").reinterpret(signed=True)
-    counts = d.frame.get_column("n")
-    sk.dup_seen = bool(counts[0] > 1)
-    hll = ds.hll_sketch(HLL_LG_K, HLL_TYPE)
-    update = hll.update
-    for h in hashes.to_list():
-        update(h)
-    sk._hll = hll
-    freq = ds.frequent_strings_sketch(FREQ_LG_MAX_MAP)
-    for h, n in zip(hashes.head(FREQ_FEED).to_list(), counts.head(FREQ_FEED).to_list(),
-                    strict=True):
-        freq.update(f"{h & 0xFFFF_FFFF_FFFF_FFFF:016x}", n)
-    sk._freq = freq
+def _add_hashes(sketches: list[ColumnSketch], u: _Distinct) -> None:
+    """Distinct hashes into the HLL; the chunk's most frequent hashes into the frequent
+    sketch (most frequent first, ties by hash, so the result is deterministic)."""
+    signed = u.h.view(np.int64)
+    for j, sk in enumerate(sketches):
+        a, b = u.bounds[j], u.bounds[j + 1]
+        sk.dup_seen = bool(u.n[a:b].max() > 1)
+        hll = ds.hll_sketch(HLL_LG_K, HLL_TYPE)
+        deque(map(hll.update, signed[a:b].tolist()), maxlen=0)  # C-speed loop
+        sk._hll = hll
+        freq = ds.frequent_strings_sketch(FREQ_LG_MAX_MAP)
+        top, _ = u.top(np.arange(a, b), FREQ_FEED)
+        for h, n in zip(signed[top].tolist(), u.n[top].tolist(), strict=True):
+            freq.update(f"{h & 0xFFFF_FFFF_FFFF_FFFF:016x}", n)
+        sk._freq = freq
 
 
-def _add_numbers(sk: ColumnSketch, series: pl.Series, d: _Distinct) -> None:
+def _add_numbers(sketches: list[ColumnSketch], columns: list[pl.Series], u: _Distinct) -> None:
     """Numeric values, in row order: moments, coarsened range, histogram, order segment."""
-    if d.numeric.height == 0:
+    todo = [j for j in range(len(sketches)) if u.num[u.bounds[j]:u.bounds[j + 1]].any()]
+    if not todo:
         return
-    v = pl.col("v")
-    x = shapes.plain_number(shapes.stripped(v))
-    if d.bad is not None:  # cast-able values that are not plain numbers: null them by value
-        x = pl.when(v.is_in(d.bad.implode())).then(None).otherwise(x)
-    values = series.to_frame("v").select(x).to_series().drop_nulls().to_numpy()
-    if values.size == 0:
-        return
-    sk.num = _moments_of(values)
-    coarse = coarsen_array(values)
-    sk.num_min = coarsen(float(values.min()))
-    sk.num_max = coarsen(float(values.max()))
-    sk.negative = int((values < 0).sum())
-    sk.zero = int((values == 0).sum())
-    sk._hist = Histogram.of(coarse)
-    sk.order = Order(Segment.of(coarse))
+    exprs = []
+    for j in todo:
+        c = pl.col(f"c{j}")
+        fast = c.cast(pl.Float64, strict=False)
+        x = pl.when(fast.is_finite()).then(fast)
+        if j in u.slow:  # padded or ',' numbers: the reference rule, by value
+            x = x.when(c.is_in(u.slow[j].implode())).then(shapes.number(c))
+        exprs.append(x.otherwise(None).alias(f"x{j}"))
+    parsed = pl.DataFrame([columns[j].rename(f"c{j}") for j in todo]).select(exprs)
+    for j in todo:
+        values = parsed.get_column(f"x{j}").drop_nulls().to_numpy()
+        sk = sketches[j]
+        sk.num = _moments_of(values)
+        coarse = coarsen_array(values)
+        sk.num_min = coarsen(float(values.min()))
+        sk.num_max = coarsen(float(values.max()))
+        sk.negative = int((values < 0).sum())
+        sk.zero = int((values == 0).sum())
+        sk._hist = Histogram.of(coarse)
+        sk.order = Order(Segment.of(coarse))
 
 
 def _moments_of(x: np.ndarray, w: np.ndarray | None = None) -> Moments:
     """Moments of values ``x`` with (possibly fractional) weights ``w``."""
     if x.size == 0:
         return Moments()
+    x = x.astype(np.float64, copy=False)
     if w is None:
         n = float(x.size)
         mean = float(x.mean())
@@ -437,75 +517,70 @@ def _moments_of(x: np.ndarray, w: np.ndarray | None = None) -> Moments:
                    float((w * d2 * d2).sum()))
 
 
-def _sample(text: pl.DataFrame) -> tuple[pl.DataFrame, np.ndarray, int]:
-    """The non-numeric distinct values whose regexes run, their weights, and how many
-    rows are estimated (0: every value runs, the result is exact)."""
-    counts = text.get_column("n").to_numpy().astype(np.float64)
-    if text.height <= SHAPE_SAMPLE:
-        return text, counts, 0
-    heavy = text.head(SHAPE_HEAVY)  # already most frequent first
-    tail = text.slice(SHAPE_HEAVY)
-    picked = tail.sort("h").head(SHAPE_SAMPLE - SHAPE_HEAVY)  # bottom-k by hash
-    tail_rows = float(tail.get_column("n").sum())
-    picked_rows = picked.get_column("n").to_numpy().astype(np.float64)
+def _sample(u: _Distinct, a: int, b: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rows of ``u`` (column slice a:b, non-numeric values) whose regexes run, their
+    weights, and how many rows are estimated (0: every value runs, the result is exact)."""
+    idx = a + np.flatnonzero(~u.num[a:b])
+    if idx.size <= SHAPE_SAMPLE:
+        return idx, u.n[idx].astype(np.float64), 0
+    heavy, tail = u.top(idx, SHAPE_HEAVY)
+    picked = u.bottom_hashes(tail, SHAPE_SAMPLE - SHAPE_HEAVY)
+    tail_rows = float(u.n[tail].sum())
+    picked_rows = u.n[picked].astype(np.float64)
     scale = tail_rows / float(picked_rows.sum())  # ratio estimator: totals stay exact
-    weights = np.concatenate([counts[:SHAPE_HEAVY], picked_rows * scale])
-    return pl.concat([heavy, picked]), weights, int(tail_rows)
+    weights = np.concatenate([u.n[heavy].astype(np.float64), picked_rows * scale])
+    return np.concatenate([heavy, picked]), weights, int(tail_rows)
 
 
-def _add_shapes(pending: list[tuple[ColumnSketch, _Distinct]]) -> None:
-    """Shape counts and text-count moments of every column, one polars select for the
-    regex work of all columns."""
-    if not pending:
-        return
+def _add_shapes(sketches: list[ColumnSketch], u: _Distinct) -> None:
+    """Shape counts and text-count moments of every column (regexes on the non-numeric
+    distinct values only, one polars select for all columns)."""
     v = pl.col("v")
-    num_parts, text_parts, text_weights = [], [], []
-    for i, (sk, d) in enumerate(pending):
-        num_parts.append(d.numeric.select(pl.lit(i, pl.UInt32).alias("col"), "v", "n"))
-        picked, weights, estimated = _sample(d.text)
+    picks, weights = [], []
+    for j, sk in enumerate(sketches):
+        idx, w, estimated = _sample(u, u.bounds[j], u.bounds[j + 1])
         sk.estimated_rows = estimated
-        text_parts.append(picked.select(pl.lit(i, pl.UInt32).alias("col"), "v"))
-        text_weights.append(weights)
-    nums = pl.concat(num_parts).select(
-        "col", "n", v.str.len_chars().alias("len"),
-        *(e.alias(k) for k, e in shapes.numeric_value_features(v).items()),
-    )
-    texts = pl.concat(text_parts).select(
-        "col",
-        *(e.alias(k) for k, e in shapes.text_shape_masks(v).items()),
-        *(e.alias(k) for k, e in shapes.text_counts(v).items()),
-    )
-    lens = pl.concat([d.frame.select("n", v.str.len_chars().alias("len")) for _, d in pending])
-    tw = np.concatenate(text_weights) if text_weights else np.zeros(0)
-    ncol, tcol = nums.get_column("col").to_numpy(), texts.get_column("col").to_numpy()
-    nw = nums.get_column("n").to_numpy().astype(np.float64)
-    nb = np.cumsum([0] + [d.frame.height for _, d in pending])
-    len_all = lens.get_column("len").to_numpy().astype(np.float64)
-    len_w = lens.get_column("n").to_numpy().astype(np.float64)
-    ncols = {k: nums.get_column(k).to_numpy() for k in nums.columns if k not in ("col", "v")}
-    tcols = {k: texts.get_column(k).to_numpy() for k in texts.columns if k != "col"}
-    for i, (sk, d) in enumerate(pending):
-        ni, ti = ncol == i, tcol == i
-        wn, wt = nw[ni], tw[ti]
+        picks.append(idx)
+        weights.append(w)
+    pick = np.concatenate(picks)
+    tw = np.concatenate(weights)
+    tb = np.cumsum([0] + [p.size for p in picks])
+    num_idx = np.flatnonzero(u.num)
+    texts, nums = pl.collect_all([  # both selects at once (polars runs them in parallel)
+        u.values(pick).to_frame("v").lazy().select(**shapes.text_shape_parts(v)),
+        u.values(num_idx).to_frame("v").lazy().select(
+            **shapes.numeric_value_features(v, padded=bool(u.slow))),
+    ])
+    parts = {k: texts.get_column(k).to_numpy() for k in texts.columns}
+    masks = shapes.combine_text_shapes(parts)
+    nf = {k: nums.get_column(k).to_numpy() for k in nums.columns}
+    nb = np.searchsorted(num_idx, u.bounds)
+    lens = u.len
+    for j, sk in enumerate(sketches):
+        a, b = u.bounds[j], u.bounds[j + 1]
+        na, nz = nb[j], nb[j + 1]
+        ta, tz = tb[j], tb[j + 1]
+        wn = u.n[num_idx[na:nz]].astype(np.float64)
+        wt = tw[ta:tz]
         shape = dict.fromkeys(shapes.SHAPES, 0)
         shape["numeric"] = int(wn.sum())
-        shape["int"] = int(wn[ncols["int"][ni]].sum())
+        shape["int"] = int(wn[nf["int"][na:nz]].sum())
         shape["float"] = shape["numeric"] - shape["int"]
-        shape["leading_zero"] = int(wn[ncols["leading_zero"][ni]].sum())
-        alpha_num = float(wn[ncols["alpha"][ni]].sum())
+        shape["leading_zero"] = int(wn[nf["leading_zero"][na:nz]].sum())
         for k in shapes.TEXT_SHAPES:
-            shape[k] = int(round(float(wt[tcols[k][ti].astype(bool)].sum())))
-        shape["alpha"] += int(alpha_num)
+            shape[k] = int(round(float(wt[masks[k][ta:tz]].sum())))
+        shape["alpha"] += int(wn[nf["alpha"][na:nz]].sum())
         sk.shape = shape
-        lw, lv = len_w[nb[i]:nb[i + 1]], len_all[nb[i]:nb[i + 1]]
+        lv = lens[a:b]
         sk.len_min, sk.len_max = int(lv.min()), int(lv.max())
-        text = {"len": _moments_of(lv, lw)}
+        text = {"len": _moments_of(lv, u.n[a:b].astype(np.float64))}
         w = np.concatenate([wn, wt])
-        per_num = {"word": np.ones(wn.size), "stopword": np.zeros(wn.size),
-                   "whitespace": ncols["whitespace"][ni], "delim": ncols["delim"][ni]}
+        m = nz - na
+        per_num = {"word": np.ones(m), "stopword": np.zeros(m),
+                   "whitespace": nf["whitespace"][na:nz], "delim": nf["delim"][na:nz]}
         for k in shapes.TEXT_ONLY_COUNTS:
             vals = np.concatenate([per_num[k].astype(np.float64),
-                                   tcols[k][ti].astype(np.float64)])
+                                   parts[k][ta:tz].astype(np.float64)])
             text[k] = _moments_of(vals, w)
         sk.text = text
 
