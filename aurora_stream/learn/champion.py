@@ -168,5 +168,17 @@ class ChampionChallenger:
         state = pickle.loads(zstandard.ZstdDecompressor().decompress(data))
         self.duels = state["duels"]
 
+    def user_to_bytes(self, user_id: str) -> bytes:
+        """One user's duel (pickled models: signed storage only)."""
+        return pickle.dumps(self.duels.get(user_id), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def load_user(self, user_id: str, data: bytes) -> None:
+        """Only for signature-verified bytes."""
+        duel = pickle.loads(data)
+        if duel is None:
+            self.duels.pop(user_id, None)
+        else:
+            self.duels[user_id] = duel
+
     def copy(self) -> ChampionChallenger:
         return copy.deepcopy(self)

@@ -26,6 +26,8 @@ never leaves the parts out of step (``snapshot`` / ``restore``).
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ from aurora_stream.vocab import FEATURE_TYPES, IMPUTATIONS, TRANSFORMATIONS
 
 STATE_NAME = "learner"
 _PARTS = ("models", "rules", "champion", "privacy", "seen")
+_USER_PARTS = ("models", "rules", "champion", "privacy", "seen")
 
 
 class InvalidCorrection(ValueError):
@@ -121,7 +124,7 @@ class Learner:
         self.champion = champion if champion is not None else ChampionChallenger()
         self.store = store
         self.max_seen = max_seen
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen: OrderedDict[str, str] = OrderedDict()  # correction id -> user
 
     def seen(self, correction_id: str) -> bool:
         return correction_id in self._seen
@@ -156,7 +159,7 @@ class Learner:
             self.cache.invalidate_user(user)
         out.label = y
         out.model_version = self.bank.version(user)
-        self._remember(event.correction_id)
+        self._remember(event.correction_id, user)
         return out
 
     def apply_prior_update(self, update: PriorUpdate) -> None:
@@ -164,12 +167,56 @@ class Learner:
         by other workers)."""
         self.bank.learn_one(update.fingerprint, update.label, "", to_prior=True)
 
-    def _remember(self, correction_id: str) -> None:
-        self._seen[correction_id] = None
+    def _remember(self, correction_id: str, user_id: str) -> None:
+        self._seen[correction_id] = user_id
         while len(self._seen) > self.max_seen:
             self._seen.popitem(last=False)
 
     # --- state ------------------------------------------------------------------------
+    def user_to_bytes(self, user_id: str) -> bytes:
+        """One user's learned state (models, rules, duel, budget, seen ids), framed; sign it.
+        For multi-worker deployments, where users move between workers (the shared
+        prior is rebuilt from published ``PriorUpdate``s, not saved here)."""
+        learners = self.bank.users.get(user_id)
+        parts = {
+            "models": pickle.dumps(learners, protocol=pickle.HIGHEST_PROTOCOL),
+            "rules": self.rules.user_to_bytes(user_id),
+            "champion": self.champion.user_to_bytes(user_id),
+            "privacy": self.privacy.user_to_bytes(user_id),
+            "seen": orjson.dumps([c for c, u in self._seen.items() if u == user_id]),
+        }
+        return _frame(parts, _USER_PARTS)
+
+    def load_user_bytes(self, user_id: str, data: bytes) -> None:
+        """Inverse of ``user_to_bytes``: only for signature-verified bytes (it unpickles)."""
+        parts = _unframe(data, _USER_PARTS)
+        learners = pickle.loads(parts["models"])
+        if learners is None:
+            self.bank.users.pop(user_id, None)
+        else:
+            self.bank.users[user_id] = learners
+        self.rules.load_user(user_id, parts["rules"])
+        self.champion.load_user(user_id, parts["champion"])
+        self.privacy.load_user(user_id, parts["privacy"])
+        for c in orjson.loads(parts["seen"]):
+            self._remember(str(c), user_id)
+
+    def snapshot_user(self, user_id: str) -> None:
+        """Save one user's state as ``user-<sha256(user)[:16]>`` (signed)."""
+        if self.store is None:
+            raise RuntimeError("no StateStore configured")
+        self.store.save(_user_name(user_id), self.user_to_bytes(user_id))
+
+    def restore_user(self, user_id: str) -> bool:
+        """Load one user's saved state, if any (False otherwise)."""
+        if self.store is None:
+            raise RuntimeError("no StateStore configured")
+        data = self.store.load(_user_name(user_id))
+        if data is None:
+            return False
+        self.load_user_bytes(user_id, data)
+        return True
+
     def to_bytes(self) -> bytes:
         """All learned state as one framed payload (sign it: it holds pickled models)."""
         parts = {
@@ -177,25 +224,19 @@ class Learner:
             "rules": self.rules.to_bytes(),
             "champion": self.champion.to_bytes(),
             "privacy": self.privacy.to_bytes(),
-            "seen": orjson.dumps(list(self._seen)),
+            "seen": orjson.dumps(list(self._seen.items())),
         }
-        return b"".join(struct.pack(">Q", len(parts[p])) + parts[p] for p in _PARTS)
+        return _frame(parts, _PARTS)
 
     def load_bytes(self, data: bytes) -> None:
         """Inverse of ``to_bytes``: only for signature-verified bytes (it unpickles)."""
-        parts, pos = {}, 0
-        for name in _PARTS:
-            (n,) = struct.unpack_from(">Q", data, pos)
-            parts[name] = data[pos + 8: pos + 8 + n]
-            pos += 8 + n
-        if pos != len(data):
-            raise ValueError("learner state has trailing bytes")
+        parts = _unframe(data, _PARTS)
         # in place, so a Recommender holding these objects sees the restored state
         self.bank.__dict__.update(ModelBank.from_bytes(parts["models"]).__dict__)
         self.rules.__dict__.update(LearnedRules.from_bytes(parts["rules"]).__dict__)
         self.champion.load_bytes(parts["champion"])
         self.privacy.load_bytes(parts["privacy"])
-        self._seen = OrderedDict.fromkeys(orjson.loads(parts["seen"]))
+        self._seen = OrderedDict((str(c), str(u)) for c, u in orjson.loads(parts["seen"]))
 
     def snapshot(self) -> None:
         """Save all learned state to the store, atomically, signed."""
@@ -213,3 +254,22 @@ class Learner:
             return False
         self.load_bytes(data)
         return True
+
+
+def _frame(parts: dict[str, bytes], names: tuple[str, ...]) -> bytes:
+    return b"".join(struct.pack(">Q", len(parts[p])) + parts[p] for p in names)
+
+
+def _unframe(data: bytes, names: tuple[str, ...]) -> dict[str, bytes]:
+    parts, pos = {}, 0
+    for name in names:
+        (n,) = struct.unpack_from(">Q", data, pos)
+        parts[name] = data[pos + 8: pos + 8 + n]
+        pos += 8 + n
+    if pos != len(data):
+        raise ValueError("learner state has trailing bytes")
+    return parts
+
+
+def _user_name(user_id: str) -> str:
+    return f"user-{hashlib.sha256(user_id.encode()).hexdigest()[:16]}"

@@ -5,7 +5,10 @@ imputation)". The **region** (``region_key``) is a coarse key over the fingerpri
 that decide a type: dominant value shapes (numeric, integer, date, URL, e-mail, list,
 number-in-text, boolean, letters) in three levels, distinct count in four, uniqueness in
 three, words per value in three, and a few groups of name flags (id, time, text, geo,
-flag). It holds neither a value nor a name: e.g. ``n2i2d0u0e0l0m0b0a0|D1|U0|W0|id``.
+flag). Free text (>= ~3 words per value) keeps only the main shapes and ``W2``: whether a
+text column has 50 or 5,000 distinct values or a name flag hardly changes what a user does
+with it, and finer text regions made users repeat the same correction region by region.
+A key holds neither a value nor a name: e.g. ``n2i2d0u0e0l0m0b0a0|D1|U0|W0|id``.
 
 When a user corrects columns of one region to the same triple ``k`` times (default 3), a
 rule is induced. Evidence afterwards: a later correction in the region to the rule's
@@ -62,11 +65,14 @@ def _level(v: float | None, cuts: tuple[float, ...]) -> str:
 
 def region_key(x: dict[str, float]) -> str:
     """The coarse region of a fingerprint (see the module docstring); deterministic."""
-    shapes = "".join(f"{c}{_level(x.get(f), (0.25, 0.75))}" for f, c in _SHAPES)
     # fingerprint buckets: distinct_count = log10(1+n) in halves; word_mean = log2(1+w)
+    words = _level(x.get("word_mean"), (1.1, 2.1))  # ~<1.1, <3.2, more words per value
+    if words == "2":  # free text: how many distinct texts or numbers inside hardly matter
+        shapes = "".join(f"{c}{_level(x.get(f), (0.25, 0.75))}" for f, c in _SHAPES[:6])
+        return f"{shapes}|W2"
+    shapes = "".join(f"{c}{_level(x.get(f), (0.25, 0.75))}" for f, c in _SHAPES)
     distinct = _level(x.get("distinct_count"), (1.1, 2.1, 3.6))  # ~<12, <125, <4000, more
     unique = _level(x.get("distinct_frac"), (0.1, 0.9))
-    words = _level(x.get("word_mean"), (1.1, 2.1))  # ~<1.1, <3.2, more words per value
     flags = [g for g, members in _FLAG_GROUPS if any(x.get(f"flag:{m}") for m in members)]
     return "|".join([shapes, f"D{distinct}", f"U{unique}", f"W{words}", ",".join(flags) or "-"])
 

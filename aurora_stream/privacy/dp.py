@@ -109,6 +109,7 @@ class PrivacyGuard:
         self._rng = np.random.default_rng(seed)
         self._days: dict[str, dict[str, _Day]] = {}  # user -> ISO day -> spending
         self._shared_total: dict[str, int] = {}
+        self._accountants: dict[tuple[str, str], BudgetAccountant] = {}
 
     @property
     def enabled(self) -> bool:
@@ -118,10 +119,18 @@ class PrivacyGuard:
         return dt.datetime.fromtimestamp(self.clock(), dt.UTC).date().isoformat()
 
     def accountant(self, user_id: str) -> BudgetAccountant:
-        """Today's diffprivlib accountant of ``user_id`` (rebuilt from persisted spends)."""
-        day = self._days.get(user_id, {}).get(self.today(), _Day())
-        return BudgetAccountant(epsilon=self.daily_budget, delta=0.0,
-                                spent_budget=[(e, 0.0) for e in day.spent])
+        """Today's diffprivlib accountant of ``user_id`` (rebuilt from persisted spends
+        once, then kept: rebuilding replays every spend)."""
+        key = (user_id, self.today())
+        acc = self._accountants.get(key)
+        if acc is None:
+            day = self._days.get(user_id, {}).get(key[1], _Day())
+            acc = BudgetAccountant(epsilon=self.daily_budget, delta=0.0,
+                                   spent_budget=[(e, 0.0) for e in day.spent])
+            if len(self._accountants) > 10_000:
+                self._accountants.clear()
+            self._accountants[key] = acc
+        return acc
 
     # --- releasing --------------------------------------------------------------------
     def share(self, user_id: str, fp: dict[str, float], feature_type: str) -> PriorUpdate | None:
@@ -218,6 +227,22 @@ class PrivacyGuard:
         self._days = {u: {d: _Day(list(map(float, v["spent"])), int(v["refused"]))
                           for d, v in days.items()} for u, days in doc["days"].items()}
         self._shared_total = {u: int(n) for u, n in doc["shared_total"].items()}
+        self._accountants.clear()
+
+    def user_to_bytes(self, user_id: str) -> bytes:
+        """One user's spending (for per-user state in multi-worker deployments)."""
+        days = self._days.get(user_id, {})
+        return orjson.dumps({"format": FORMAT, "days": {d: asdict(v) for d, v in days.items()},
+                             "shared_total": self._shared_total.get(user_id, 0)})
+
+    def load_user(self, user_id: str, data: bytes) -> None:
+        doc = orjson.loads(data)
+        if doc.get("format") != FORMAT:
+            raise ValueError(f"unsupported privacy-state format {doc.get('format')!r}")
+        self._days[user_id] = {d: _Day(list(map(float, v["spent"])), int(v["refused"]))
+                               for d, v in doc["days"].items()}
+        self._shared_total[user_id] = int(doc["shared_total"])
+        self._accountants = {k: v for k, v in self._accountants.items() if k[0] != user_id}
 
 
 def privacy_report(guard: PrivacyGuard, user_id: str) -> dict:

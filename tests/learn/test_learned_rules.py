@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import orjson
 from learn_helpers import INT_CODES, PRICE, SENTENCE, variants
 
@@ -25,6 +27,9 @@ def test_region_is_coarse_and_free_of_values_and_names() -> None:
     assert region_key(fingerprint(SENTENCE)) != region_key(a) != region_key(fingerprint(PRICE))
     key = region_key(fingerprint(INT_CODES, ("customer", "zip", "id")))
     assert key.endswith("|id,geo") and "customer" not in key and "3.1" not in key
+    # free text: one region whatever its distinct count or name
+    other_text = replace(SENTENCE, distinct_count=40.0, distinct_frac=0.05)
+    assert region_key(fingerprint(other_text, ("comment",))) == region_key(fingerprint(SENTENCE))
 
 
 def test_rule_needs_k_consistent_corrections_of_one_user() -> None:

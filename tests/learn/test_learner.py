@@ -160,3 +160,34 @@ def test_only_the_dp_prior_carries_anything_across_users(bank: ModelBank) -> Non
     _hundred_corrections(learner, rec)
     assert bank.prior_version() == f"{before}.4"  # 4 privatized updates, then budget spent
     assert learner.privacy.report("ann")["shared_today"] == 4
+
+
+def test_one_users_state_moves_to_another_worker(bank: ModelBank, _prior: ModelBank,
+                                                 redis_url: str) -> None:
+    from aurora_stream.learn.store import RedisStore
+
+    store = RedisStore(redis_url, KEY, prefix="test-learner-user")
+    learner, rec = setup(bank, PrivacyGuard(epsilon=0.25, seed=5), store)
+    views = variants(SENTENCE, 4) + variants(INT_CODES, 3)
+    published = []  # the PriorUpdates the agent publishes for every worker
+    for i, v in enumerate(views):
+        for out in (
+            learner.apply(correction(rec.recommend(v, (), "ann"), v, "ann", cid=f"u{i}", **DROP)),
+            learner.apply(correction(rec.recommend(v, (), "bob"), v, "bob", cid=f"b{i}",
+                                     feature_type="categorical")),
+        ):
+            published += [out.prior_update] if out.prior_update else []
+    learner.snapshot_user("ann")
+    expected = answers(Recommender(bank, learned_rules=learner.rules), views, "ann")
+
+    other = _prior.copy()  # another worker: same prior, never saw ann or bob
+    worker, _ = setup(other, PrivacyGuard(epsilon=0.25), store)
+    assert worker.restore_user("ann") and not worker.restore_user("carol")
+    for update in published:
+        worker.apply_prior_update(update)
+    assert other.prior_version() == bank.prior_version() == "prior-v1.8"
+    assert answers(Recommender(other, learned_rules=worker.rules), views, "ann") == expected
+    assert worker.privacy.report("ann")["shared_today"] == 4
+    assert bank.corrections("bob") == 7 and other.corrections("bob") == 0
+    assert worker.apply(correction(rec.recommend(PRICE, (), "ann"), PRICE, "ann",
+                                   cid="u0")).duplicate
