@@ -82,6 +82,10 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
             if not added:
                 continue
             state["rejected"] += cc.rows_rejected
+            if acc.failed:
+                await deadletter.send(topics, runtime, event, acc.error or "inconsistent chunks")
+                profiles[key] = DONE
+                continue
             if not acc.complete:
                 state["acc"] = base64.b64encode(acc.to_bytes()).decode("ascii")
                 profiles[key] = orjson.dumps(state).decode()

@@ -8,7 +8,7 @@ from typing import Any
 
 from aurora_stream.events import ColumnProfile, decode
 from aurora_stream.recommend.service import recommendation_event, review_request
-from aurora_stream.service.deadletter import from_event
+from aurora_stream.service import deadletter
 
 log = logging.getLogger("aurora.recommend")
 
@@ -26,9 +26,7 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                 runtime.metrics.recommend_seconds.observe(time.perf_counter() - t0)
             except Exception as exc:
                 log.exception("recommend failed")
-                await topics["aurora.dead-letter"].send(
-                    value=from_event(event, str(exc)).to_bytes()
-                )
+                await deadletter.send(topics, runtime, event, str(exc))
                 continue
             key = f"{rec.dataset_id}:{rec.column}".encode()
             await topics["aurora.recommendations"].send(key=key, value=rec.to_bytes())

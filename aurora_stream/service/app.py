@@ -43,7 +43,7 @@ def create_app(settings: Settings, broker: str, runtime: Runtime) -> tuple[faust
         stream_wait_empty=False,
         # Short group timeouts: a join on Tansu takes about half the session timeout, and a
         # killed worker holds its partitions until its session expires.
-        broker_session_timeout=float(_embedded_or(settings, 3.0, 30.0)),
+        broker_session_timeout=float(_embedded_or(settings, 2.0, 30.0)),
         broker_heartbeat_interval=float(_embedded_or(settings, 0.5, 3.0)),
         broker_rebalance_timeout=float(_embedded_or(settings, 2.0, 60.0)),
         broker_commit_interval=0.5,

@@ -28,3 +28,10 @@ def from_event(event: Any, reason: str) -> DeadLetter:
     """A dead letter for the Faust event currently being processed."""
     m = event.message
     return dead_letter(reason, m.topic, m.partition, m.offset, m.value, m.key)
+
+
+async def send(topics: dict[str, Any], runtime: Any, event: Any, reason: str) -> None:
+    """Send the current event to aurora.dead-letter (keyed by its source topic) and count it."""
+    dl = from_event(event, reason)
+    await topics["aurora.dead-letter"].send(key=dl.source_topic.encode(), value=dl.to_bytes())
+    runtime.metrics.dead_letters.inc()
