@@ -213,8 +213,8 @@ class LearnEvent(Event):
     schema_name = "learn-event"
     description = "Outcome of learning: applied, duplicate, rule, promote, rollback."
     constraints = {
-        "kind": {"enum": ["applied", "duplicate", "rule-induced", "rule-disabled",
-                          "promote", "rollback"]},
+        "kind": {"enum": ["applied", "duplicate", "rule-induced", "promote", "rollback",
+                          "prior-update"]},
     }
 
     kind: str

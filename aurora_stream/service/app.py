@@ -29,7 +29,7 @@ def create_app(settings: Settings, broker: str, runtime: Runtime) -> tuple[faust
     app = faust.App(
         settings.app_id,
         broker=broker,
-        store=sqlite_store.URL,
+        store=sqlite_store.EMBEDDED_URL if settings.embedded else sqlite_store.URL,
         datadir=str(home / "worker"),
         web_enabled=False,
         autodiscover=False,

@@ -288,6 +288,203 @@ def recommendations(
     raise typer.Exit(_run_async(main))
 
 
+def _feedback(settings: Settings, dataset: str, columns: list[str] | None, *, accepted: bool,
+              user: str | None, timeout: float, **fields: str | None) -> int:
+    from aurora_stream.service.feedback import correction_for, send_and_wait
+    from aurora_stream.service.localstate import (
+        column_position,
+        load_dataset,
+        stored_recommendation,
+    )
+    from aurora_stream.service.worker import running_stack
+
+    doc = load_dataset(settings.home, dataset)
+    if doc is None:
+        err.print(f"[red]error:[/] dataset {dataset} is not known in {settings.home} "
+                  "(run or publish it from this AURORA_HOME first)")
+        return 2
+    positions = ([column_position(doc, c) for c in columns] if columns
+                 else sorted(int(k) for k in doc["recommendations"]))
+    recs = [stored_recommendation(doc, p) for p in positions]
+    if any(r is None for r in recs):
+        err.print(f"[red]error:[/] no stored recommendation for some column of {dataset}")
+        return 2
+    events = [correction_for(r, user_id=user, accepted=accepted, **fields) for r in recs if r]
+    running = _running_broker(settings)
+
+    async def main() -> int:
+        if running is not None:
+            done = await send_and_wait(running.split("://", 1)[-1], events, timeout=timeout)
+        else:
+            async with running_stack(settings) as (bootstrap, _):
+                done = await send_and_wait(bootstrap, events, timeout=timeout)
+        for ev in events:
+            le = done[ev.correction_id]
+            what = "accepted" if accepted else "corrected"
+            err.print(f"{what} column #{ev.column} of {dataset}: {le.kind}, model "
+                      f"{le.detail.get('model_version', '')}")
+        return 0
+
+    return _run_async(main)
+
+
+@app.command()
+def correct(
+    dataset: str,
+    column: Annotated[str, typer.Argument(help="column name or position (e.g. price or 3)")],
+    feature_type: Annotated[str | None, typer.Option("--type", help="right feature type")] = None,
+    action: Annotated[str | None, typer.Option("--action", help="the right transformation")] = None,
+    imputation: Annotated[str | None, typer.Option(help="the right imputation")] = None,
+    user: Annotated[str | None, typer.Option(envvar="AURORA_USER")] = None,
+    broker: BrokerOpt = None,
+    home: HomeOpt = None,
+    timeout: float = 60.0,
+) -> None:
+    """Post a correction for one column and wait until it has been learned."""
+    _quiet_logs()
+    if not (feature_type or action or imputation):
+        err.print("[red]error:[/] give at least one of --type, --action, --imputation")
+        raise typer.Exit(2)
+    settings = _settings(broker, home)
+    try:
+        code = _feedback(settings, dataset, [column], accepted=False, user=user, timeout=timeout,
+                         feature_type=feature_type, transformation=action, imputation=imputation)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        code = 2
+    raise typer.Exit(code)
+
+
+@app.command()
+def accept(
+    dataset: str,
+    column: Annotated[str | None, typer.Argument(help="one column; default all")] = None,
+    user: Annotated[str | None, typer.Option(envvar="AURORA_USER")] = None,
+    broker: BrokerOpt = None,
+    home: HomeOpt = None,
+    timeout: float = 60.0,
+) -> None:
+    """Accept the recommendation of one column (or all) and wait until it was recorded."""
+    _quiet_logs()
+    settings = _settings(broker, home)
+    raise typer.Exit(_feedback(settings, dataset, [column] if column else None, accepted=True,
+                               user=user, timeout=timeout))
+
+
+def _local_learner(settings: Settings):
+    from aurora_stream.learn.persistence import build_learner
+    from aurora_stream.recommend.cache import InProcessCache
+
+    return build_learner(settings.ensure_home(), InProcessCache(),
+                         epsilon_per_day=settings.epsilon_per_day,
+                         rule_support=settings.rule_support)
+
+
+@app.command()
+def rules(user: UserOpt = "default", home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """List a user's learned rules (L1) with support and confidence."""
+    from rich.table import Table
+
+    learner = _local_learner(_settings(None, home, user))
+    items = learner.rules.rules_for(user)
+    if as_json:
+        for r in items:
+            print(orjson.dumps(r).decode())
+        return
+    t = Table(title=f"learned rules of {user}")
+    for col in ("id", "feature type", "transformation", "imputation", "support", "successes",
+                "failures", "confidence", "active", "region"):
+        t.add_column(col)
+    for r in items:
+        t.add_row(r["id"], r["feature_type"], str(r.get("transformation")),
+                  str(r.get("imputation")), str(r["support"]), str(r["successes"]),
+                  str(r["failures"]), f"{r['confidence']:.2f}", "yes" if r["active"] else "no",
+                  r["region"])
+    out.print(t)
+    if not items:
+        out.print(f"no rules yet: a rule is induced after {learner.rules.k} consistent "
+                  "corrections of the same kind of column")
+
+
+@app.command("privacy-report")
+def privacy_report_cmd(user: UserOpt = "default", home: HomeOpt = None,
+                       as_json: JsonOpt = False) -> None:
+    """Privacy budget (epsilon) spent by USER and what was shared with the global prior."""
+    from rich.table import Table
+
+    from aurora_stream.privacy.dp import privacy_report
+
+    settings = _settings(None, home, user)
+    report = privacy_report(_local_learner(settings).privacy, user)
+    if as_json:
+        print(orjson.dumps(report).decode())
+        return
+    t = Table(title=f"privacy report of {user}")
+    t.add_column("item")
+    t.add_column("value", overflow="fold")
+    for k, v in report.items():
+        t.add_row(k, v if isinstance(v, str) else orjson.dumps(v).decode())
+    out.print(t)
+
+
+@app.command("privacy-audit")
+def privacy_audit(
+    canary: Annotated[list[str], typer.Option(help="a planted value or name to search for")],
+    broker: BrokerOpt = None,
+    home: HomeOpt = None,
+    redis: RedisOpt = None,
+) -> None:
+    """Search every non-raw topic, Redis and AURORA_HOME for canary strings; exit 1 on a hit."""
+    from rich.table import Table
+
+    from aurora_stream.privacy.audit import (
+        AuditReport,
+        needle_forms,
+        scan_directory,
+        scan_redis,
+        scan_topics,
+    )
+    from aurora_stream.service.topics import raw_topics
+
+    _quiet_logs()
+    settings = _settings(broker, home, None, redis)
+    report = AuditReport()
+    needles = needle_forms(canary)
+    running = _running_broker(settings)
+    if running:
+        asyncio.run(scan_topics(running.split("://", 1)[-1], needles, report,
+                                exclude=raw_topics()))
+    if settings.redis_url:
+        scan_redis(settings.redis_url, needles, report)
+    scan_directory(settings.home, needles, report)
+    t = Table(title="privacy audit: searched")
+    t.add_column("place")
+    t.add_column("items", justify="right")
+    for place, n in report.searched.items():
+        t.add_row(place, str(n))
+    out.print(t)
+    if not running:
+        out.print("[yellow]no broker running: topics not searched (start aurora up or pass "
+                  "--broker)[/]")
+    for f in report.findings:
+        out.print(f"[red]FOUND[/] {f.needle!r} in {f.where}")
+    out.print("clean: no canary found" if report.clean else f"{len(report.findings)} finding(s)")
+    raise typer.Exit(0 if report.clean else 1)
+
+
+@learn_app.command("bootstrap")
+def learn_bootstrap(sortinghat: Annotated[Path, typer.Option(help="SortingHat-format CSV")],
+                    home: HomeOpt = None) -> None:
+    """Replay a SortingHat-format file (one row per column) into the global prior."""
+    from aurora_stream.recommend.sortinghat import replay_sortinghat
+
+    learner = _local_learner(_settings(None, home))
+    with err.status(f"replaying {sortinghat} into the prior"):
+        n = replay_sortinghat(sortinghat, learner.bank)
+    learner.snapshot()
+    err.print(f"learned {n} columns into the prior ({learner.bank.prior_version()})")
+
+
 @app.command()
 def sniff(file: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show what the reader decided for FILE (the parse stage uses exactly this)."""

@@ -24,7 +24,14 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         """Load learned state (or the shipped prior) and wire the layers together."""
+        from aurora_stream.learn.persistence import build_learner
+
         cache = RedisCache(settings.redis_url) if settings.redis_url else InProcessCache()
-        models = ModelBank.with_prior()
-        recommender = Recommender(models, cache=cache, review_threshold=settings.review_threshold)
-        return cls(settings=settings, models=models, cache=cache, recommender=recommender)
+        learner = build_learner(settings.ensure_home(), cache,
+                                epsilon_per_day=settings.epsilon_per_day,
+                                rule_support=settings.rule_support)
+        recommender = Recommender(learner.bank, cache=cache,
+                                  review_threshold=settings.review_threshold,
+                                  learned_rules=learner.rules)
+        return cls(settings=settings, models=learner.bank, cache=cache, recommender=recommender,
+                   learner=learner)

@@ -1,0 +1,54 @@
+"""From correction events to the learner's input, and from its outcome to learn events."""
+
+from __future__ import annotations
+
+import time
+
+from aurora_stream.events import Correction as CorrectionEvent
+from aurora_stream.events import LearnEvent
+from aurora_stream.learn.learner import Correction, InvalidCorrection, LearnOutcome, Triple
+
+_ECHO = ("fingerprint", "fingerprint_key", "model_version", "feature_type", "transformation",
+         "imputation", "layer", "provenance")
+
+
+def to_correction(event: CorrectionEvent) -> Correction:
+    """The learner's view of a correction event; raises InvalidCorrection when the echoed
+    recommendation lacks what learning needs."""
+    rec = event.recommendation
+    missing = [k for k in _ECHO if k not in rec]
+    if missing:
+        raise InvalidCorrection(f"recommendation echo lacks {', '.join(missing)}")
+    if rec.get("recommendation_id", event.recommendation_id) != event.recommendation_id:
+        raise InvalidCorrection("recommendation echo has another recommendation_id")
+    if not isinstance(rec["fingerprint"], dict):
+        raise InvalidCorrection("recommendation fingerprint is not an object")
+    return Correction(
+        correction_id=event.correction_id, user_id=event.user_id,
+        recommendation_id=event.recommendation_id,
+        fingerprint={str(k): float(v) for k, v in rec["fingerprint"].items()},
+        fingerprint_key=str(rec["fingerprint_key"]), model_version=str(rec["model_version"]),
+        recommended=Triple(str(rec["feature_type"]), str(rec["transformation"]),
+                           str(rec["imputation"])),
+        layer=str(rec["layer"]), provenance=str(rec["provenance"]), accepted=event.accepted,
+        corrected_feature_type=event.feature_type,
+        corrected_transformation=event.transformation,
+        corrected_imputation=event.imputation,
+    )
+
+
+def learn_events(out: LearnOutcome) -> list[LearnEvent]:
+    """What one applied correction tells the world (no raw value, no column name)."""
+    now = time.time()
+    base = {"user_id": out.user_id, "correction_id": out.correction_id, "created_at": now}
+    if out.duplicate:
+        return [LearnEvent(kind="duplicate", detail={"model_version": out.model_version}, **base)]
+    events = [LearnEvent(kind="applied", detail={"label": out.label, "learned": out.learned,
+                                                 "model_version": out.model_version}, **base)]
+    if out.rule_induced is not None:
+        events.append(LearnEvent(kind="rule-induced", detail=out.rule_induced.to_dict(), **base))
+    if out.switch is not None:
+        events.append(LearnEvent(kind=out.switch.kind, detail=out.switch.to_dict(), **base))
+    if out.prior_update is not None:
+        events.append(LearnEvent(kind="prior-update", detail=out.prior_update.to_dict(), **base))
+    return events
