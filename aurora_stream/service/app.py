@@ -14,7 +14,7 @@ from aurora_stream.config import Settings
 from aurora_stream.learn import agents as learn_agents
 from aurora_stream.profile import agents as profile_agents
 from aurora_stream.recommend import agents as recommend_agents
-from aurora_stream.service import sqlite_store
+from aurora_stream.service import sqlite_store, tansu
 from aurora_stream.service.runtime import Runtime
 from aurora_stream.service.topics import specs
 
@@ -49,6 +49,8 @@ def create_app(settings: Settings, broker: str, runtime: Runtime) -> tuple[faust
         broker_commit_interval=0.5,
         table_standby_replicas=0,
     )
+    if settings.embedded:
+        tansu.short_fetch_wait(app)
     topics: dict[str, Any] = {
         name: app.topic(name, key_serializer="raw", value_serializer="raw",
                         partitions=spec.partitions, retention=spec.retention_ms / 1000.0,

@@ -504,9 +504,35 @@ def sniff(file: str, as_json: Annotated[bool, typer.Option("--json")] = False) -
     out.print(t)
 
 
+@bench_app.command("pipeline")
+def bench_pipeline(
+    mb: Annotated[float, typer.Option(help="size of the generated CSV")] = 100.0,
+    latency_runs: Annotated[int, typer.Option(help="1 MB files for the latency figures")] = 5,
+    cold_runs: Annotated[int, typer.Option(help="cold starts of aurora run")] = 3,
+) -> None:
+    """End-to-end MB/s against polars.read_csv of the same file, latency and cold start."""
+    from rich.table import Table
+
+    from aurora_stream.service.bench import run_pipeline_bench, summary_rows
+
+    _quiet_logs()
+    with err.status(f"pipeline bench on {mb:.0f} MB (generating, baseline, pipeline) ..."):
+        figures = run_pipeline_bench(mb, latency_runs, cold_runs)
+    t = Table(title="aurora bench pipeline")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    for k, v in summary_rows(figures):
+        t.add_row(k, v)
+    out.print(t)
+
+
 def main() -> None:
     """Console entry point."""
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
