@@ -5,8 +5,10 @@ Thin: each agent decodes an event, calls the stage's logic, sends or updates a t
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -19,6 +21,7 @@ from aurora_stream.service import deadletter
 
 log = logging.getLogger("aurora.profile")
 DONE = "done"
+PARSE_THREADS = 2
 
 
 def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
@@ -30,12 +33,18 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
         partitions=topics["aurora.column-chunks"].partitions,
     )
 
-    @app.agent(topics["aurora.csv-chunks"], name="aurora.parse")
+    # Parsing and sketching are polars work that releases the GIL: two agent instances
+    # hand chunks to a two-thread pool so both cores work (chunk order does not matter:
+    # the profile agent merges by chunk seq).
+    pool = ThreadPoolExecutor(max_workers=PARSE_THREADS, thread_name_prefix="aurora-parse")
+
+    @app.agent(topics["aurora.csv-chunks"], name="aurora.parse", concurrency=PARSE_THREADS)
     async def parse(stream: Any) -> None:
+        loop = asyncio.get_running_loop()
         async for event in stream.events():
             try:
                 chunk = decode(CsvChunk, event.value)
-                result = process_chunk(chunk)
+                result = await loop.run_in_executor(pool, process_chunk, chunk)
             except (InvalidEvent, ChunkError) as exc:
                 await deadletter.send(topics, runtime, event, str(exc))
                 continue
