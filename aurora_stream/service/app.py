@@ -14,7 +14,7 @@ from aurora_stream.config import Settings
 from aurora_stream.learn import agents as learn_agents
 from aurora_stream.profile import agents as profile_agents
 from aurora_stream.recommend import agents as recommend_agents
-from aurora_stream.service import sqlite_store, tansu
+from aurora_stream.service import quirks, sqlite_store
 from aurora_stream.service.runtime import Runtime
 from aurora_stream.service.topics import specs
 
@@ -43,14 +43,15 @@ def create_app(settings: Settings, broker: str, runtime: Runtime) -> tuple[faust
         stream_wait_empty=False,
         # Short group timeouts: a join on Tansu takes about half the session timeout, and a
         # killed worker holds its partitions until its session expires.
-        broker_session_timeout=float(_embedded_or(settings, 2.0, 30.0)),
-        broker_heartbeat_interval=float(_embedded_or(settings, 0.5, 3.0)),
+        broker_session_timeout=float(_embedded_or(settings, 1.5, 30.0)),
+        broker_heartbeat_interval=float(_embedded_or(settings, 0.3, 3.0)),
         broker_rebalance_timeout=float(_embedded_or(settings, 2.0, 60.0)),
         broker_commit_interval=0.5,
         table_standby_replicas=0,
     )
     if settings.embedded:
-        tansu.short_fetch_wait(app)
+        quirks.short_fetch_wait(app)
+        quirks.quick_table_start(app)
     topics: dict[str, Any] = {
         name: app.topic(name, key_serializer="raw", value_serializer="raw",
                         partitions=spec.partitions, retention=spec.retention_ms / 1000.0,
