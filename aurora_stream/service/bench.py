@@ -54,6 +54,15 @@ def generate_csv(path: Path, megabytes: float, seed: int = 0) -> Path:
     return path
 
 
+def generate_wide_csv(path: Path, columns: int = 400, rows: int = 100, seed: int = 2) -> Path:
+    """Many small columns: measures the profile and recommend agents, not parsing."""
+    rng = np.random.default_rng(seed)
+    data = {f"c{i}": rng.integers(0, 50, size=rows) if i % 2 else rng.normal(size=rows)
+            for i in range(columns)}
+    pl.DataFrame(data).write_csv(path)
+    return path
+
+
 @dataclass
 class PipelineFigures:
     file_mb: float
@@ -61,6 +70,7 @@ class PipelineFigures:
     pipeline_mb_s: float
     latencies: list[float]
     cold_starts: list[float]
+    recs_per_second: float = float("nan")
 
     @property
     def ratio(self) -> float:
@@ -119,16 +129,18 @@ def run_pipeline_bench(megabytes: float = 100.0, latency_runs: int = 5,
         tmpdir = Path(tmp)
         big = generate_csv(tmpdir / "big.csv", megabytes)
         small = generate_csv(tmpdir / "small.csv", 1.0, seed=1)
+        wide = generate_wide_csv(tmpdir / "wide.csv")
         home = tmpdir / "home"
         settings = Settings.from_env(home=home, broker=None, redis_url=None)
         baseline = max(polars_baseline(big) for _ in range(2))
         walls, _ = asyncio.run(_through_pipeline(settings, [big]))
         _, lats = asyncio.run(_through_pipeline(settings, [small] * latency_runs))
+        wide_walls, _ = asyncio.run(_through_pipeline(settings, [wide]))
         colds = [cold_start(small, home) for _ in range(cold_runs)]
         return PipelineFigures(
             file_mb=big.stat().st_size / 1e6, polars_mb_s=baseline,
             pipeline_mb_s=big.stat().st_size / 1e6 / walls[0], latencies=lats,
-            cold_starts=colds)
+            cold_starts=colds, recs_per_second=400 / wide_walls[0])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -143,6 +155,7 @@ def summary_rows(f: PipelineFigures) -> list[tuple[str, str]]:
         ("ratio pipeline / polars", f"{f.ratio:.3f}"),
         ("latency last chunk -> last rec, p50", f"{percentile(f.latencies, 50) * 1000:.0f} ms"),
         ("latency last chunk -> last rec, p95", f"{percentile(f.latencies, 95) * 1000:.0f} ms"),
+        ("recommendations/s, one worker (400-column file)", f"{f.recs_per_second:.0f}"),
         ("cold start aurora run 1 MB, median",
          f"{statistics.median(f.cold_starts):.2f} s (runs: "
          + ", ".join(f"{c:.2f}" for c in f.cold_starts) + ")"),

@@ -526,6 +526,21 @@ def bench_pipeline(
     out.print(t)
 
 
+@bench_app.command("learning")
+def bench_learning(
+    out_dir: Annotated[Path | None, typer.Option("--out", help="where to save the PNG")] = None,
+) -> None:
+    """Learning curves on SortingHat (bench/learning.py): table and PNG plot."""
+    import runpy
+
+    script = Path(__file__).resolve().parents[2] / "bench" / "learning.py"
+    if not script.exists():
+        err.print(f"[red]error:[/] {script} not found (run from a source checkout)")
+        raise typer.Exit(2)
+    sys.argv = [str(script)] + (["--out", str(out_dir)] if out_dir else [])
+    runpy.run_path(str(script), run_name="__main__")
+
+
 def main() -> None:
     """Console entry point."""
     try:
