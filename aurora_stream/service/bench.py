@@ -160,3 +160,31 @@ def summary_rows(f: PipelineFigures) -> list[tuple[str, str]]:
          f"{statistics.median(f.cold_starts):.2f} s (runs: "
          + ", ".join(f"{c:.2f}" for c in f.cold_starts) + ")"),
     ]
+
+
+def peak_rss_of_run(path: Path, home: Path) -> tuple[float, float]:
+    """(seconds, peak RSS in MiB) of one ``aurora run FILE`` process (publisher and worker
+    share that process in the embedded mode; the broker is a separate process)."""
+    env = {**os.environ, "AURORA_HOME": str(home)}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "aurora_stream.service.cli", "run",
+                             str(path), "--json"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"aurora run exited {proc.returncode} on {path}")
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024
+
+
+def run_memory_bench(sizes_mb: list[float], workdir: Path | None = None
+                     ) -> list[tuple[float, float, float]]:
+    """(file MB, seconds, peak RSS MiB) per size: flat RSS means bounded memory."""
+    rows = []
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        for mb in sizes_mb:
+            path = generate_csv(Path(tmp) / f"f{mb:.0f}.csv", mb)
+            secs, rss = peak_rss_of_run(path, Path(tmp) / "home")
+            rows.append((path.stat().st_size / 1e6, secs, rss))
+            path.unlink()
+    return rows

@@ -526,6 +526,26 @@ def bench_pipeline(
     out.print(t)
 
 
+@bench_app.command("memory")
+def bench_memory(
+    sizes: Annotated[str, typer.Option(help="comma-separated file sizes in MB")] = "100,1000",
+) -> None:
+    """Peak RSS of the publisher+worker process of aurora run at several file sizes."""
+    from rich.table import Table
+
+    from aurora_stream.service.bench import run_memory_bench
+
+    mbs = [float(x) for x in sizes.split(",") if x.strip()]
+    with err.status(f"aurora run on generated files of {sizes} MB ..."):
+        rows = run_memory_bench(mbs)
+    t = Table(title="aurora bench memory (publisher + worker process)")
+    for col in ("file MB", "seconds", "MB/s", "peak RSS MiB"):
+        t.add_column(col, justify="right")
+    for mb, secs, rss in rows:
+        t.add_row(f"{mb:.0f}", f"{secs:.1f}", f"{mb / secs:.1f}", f"{rss:.0f}")
+    out.print(t)
+
+
 @bench_app.command("learning")
 def bench_learning(
     out_dir: Annotated[Path | None, typer.Option("--out", help="where to save the PNG")] = None,
