@@ -31,6 +31,19 @@ class Settings:
     metrics_port: int = 0  # Prometheus exporter; 0 = off
     rule_support: int = 3  # corrections that induce an L1 rule
     epsilon_per_day: float = 1.0  # DP budget per user per day for the shared prior
+    broker_kind: str | None = None  # "tansu" or "kafka"; None = tansu when embedded
+
+    @property
+    def on_tansu(self) -> bool:
+        """The broker is Tansu (embedded, or an external one such as the tests'), whose
+        measured quirks the worker works around (see service/quirks.py)."""
+        return (self.broker_kind or ("tansu" if self.embedded else "kafka")) == "tansu"
+
+    @property
+    def group_session_timeout(self) -> float:
+        """Short on Tansu (a join takes about half of it; a dead member holds its partitions
+        that long), Kafka's usual 30 s elsewhere."""
+        return 1.5 if self.on_tansu else 30.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -47,6 +60,7 @@ class Settings:
             metrics_port=int(_env("AURORA_METRICS_PORT", "0")),
             rule_support=int(_env("AURORA_RULE_SUPPORT", "3")),
             epsilon_per_day=float(_env("AURORA_EPSILON_PER_DAY", "1.0")),
+            broker_kind=os.environ.get("AURORA_BROKER_KIND") or None,
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "home" in given:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -11,6 +12,9 @@ import pytest
 
 from aurora_stream.service.broker import EmbeddedBroker
 from aurora_stream.service.ports import free_port, wait_for_port
+
+# The test broker is Tansu: workers and CLI subprocesses use its short group timeouts.
+os.environ.setdefault("AURORA_BROKER_KIND", "tansu")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SORTINGHAT = SHARED / "datasets" / "sortinghat"

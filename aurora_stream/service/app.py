@@ -25,11 +25,12 @@ MAX_MESSAGE = 16 << 20  # a 1 MiB CSV chunk must fit, with room (aiokafka defaul
 def create_app(settings: Settings, broker: str, runtime: Runtime) -> tuple[faust.App, dict]:
     """A Faust app wired to ``broker`` with every topic declared and every agent attached."""
     sqlite_store.register()
+    session = settings.group_session_timeout
     home = settings.ensure_home()
     app = faust.App(
         settings.app_id,
         broker=broker,
-        store=sqlite_store.EMBEDDED_URL if settings.embedded else sqlite_store.URL,
+        store=sqlite_store.EMBEDDED_URL if settings.on_tansu else sqlite_store.URL,
         datadir=str(home / "worker"),
         web_enabled=False,
         autodiscover=False,
@@ -41,15 +42,15 @@ def create_app(settings: Settings, broker: str, runtime: Runtime) -> tuple[faust
         consumer_max_fetch_size=MAX_MESSAGE,
         broker_max_poll_records=500,
         stream_wait_empty=False,
-        # Short group timeouts: a join on Tansu takes about half the session timeout, and a
+        # Short group timeouts on Tansu: a join takes about half the session timeout, and a
         # killed worker holds its partitions until its session expires.
-        broker_session_timeout=float(_embedded_or(settings, 1.5, 30.0)),
-        broker_heartbeat_interval=float(_embedded_or(settings, 0.3, 3.0)),
-        broker_rebalance_timeout=float(_embedded_or(settings, 2.0, 60.0)),
+        broker_session_timeout=session,
+        broker_heartbeat_interval=min(session / 5, 3.0),
+        broker_rebalance_timeout=2.0 if session < 10 else 60.0,
         broker_commit_interval=0.5,
         table_standby_replicas=0,
     )
-    if settings.embedded:
+    if settings.on_tansu:
         quirks.short_fetch_wait(app)
         quirks.quick_table_start(app)
     topics: dict[str, Any] = {
@@ -61,7 +62,3 @@ def create_app(settings: Settings, broker: str, runtime: Runtime) -> tuple[faust
     for stage in STAGES:
         stage.register(app, topics, runtime)
     return app, topics
-
-
-def _embedded_or(settings: Settings, embedded: float, production: float) -> float:
-    return embedded if settings.embedded else production
