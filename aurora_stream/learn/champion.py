@@ -3,12 +3,15 @@
 Two lineages of per-user models learn every correction of the user: the **champion**
 (the models in ``ModelBank.users[u]``, which serve) and the **challenger** (kept here).
 Each event is first a test, then a training example (prequential): both predict the
-feature type of the fingerprint *as served*, i.e. blended with the prior by the user's
-weight, and a sliding window (default 200 events) keeps whether each was right.
+feature type of the fingerprint *as served* (``ModelBank.predict_target``: the user's
+adapted prior, with the lineage as the local expert where the user has evidence), and a
+sliding window (default 200 events) keeps whether each was right.
 
 When the challenger's window accuracy beats the champion's by ``margin`` (0.05) over at
 least ``min_events`` (50) events, the lineages swap (``promote``): the challenger's models
-move into the bank and the old champion keeps learning as the challenger. The window
+move into the bank and the old champion keeps learning as the challenger; the bank's
+generation for the user grows, so ``ModelBank.version`` changes and cached answers of the
+old champion are not served again. The window
 restarts. During ``probation`` events after a promotion, the same test in the other
 direction (the pre-promotion champion now ahead by ``margin``) swaps back (``rollback``).
 Every swap returns a ``ModelSwitch`` to publish.
@@ -31,14 +34,14 @@ from dataclasses import asdict, dataclass, field
 import zstandard
 from river import base, compose, linear_model, optim
 
-from aurora_stream.recommend.models import TARGETS, ModelBank, _Learners, _onehot
+from aurora_stream.recommend.models import TARGETS, Evidence, ModelBank, onehot
 
 Factory = Callable[[], base.Classifier]
 
 
 def challenger_model() -> base.Classifier:
     """Softmax regression on one-hot fingerprint buckets (see the module docstring)."""
-    return compose.FuncTransformer(_onehot) | linear_model.SoftmaxRegression(
+    return compose.FuncTransformer(onehot) | linear_model.SoftmaxRegression(
         optimizer=optim.Adam(0.02)
     )
 
@@ -66,11 +69,22 @@ class _Duel:
     hits: deque = field(default_factory=deque)  # (champion right, challenger right)
     generation: int = 0
     probation: int = 0  # events left in which a swap back counts as a rollback
+    evidence: Evidence = field(default_factory=dict)  # the challenger's, per region
+
+    def __setstate__(self, state: dict) -> None:  # duels saved before evidence existed
+        self.__dict__.update({"evidence": {}} | state)
 
 
-def _normalised(p: dict) -> dict[str, float]:
-    total = sum(v for v in p.values() if v > 0)
-    return {} if total <= 0 else {str(k): v / total for k, v in p.items() if v > 0}
+def _swap_evidence(serving: dict[str, dict[str, list[float]]], shadow: Evidence) -> Evidence:
+    """Put the challenger's log-likelihoods into the bank's evidence (in place) and return
+    the old champion's, now the challenger's."""
+    old: Evidence = {}
+    for t, regions in serving.items():
+        mine, theirs = shadow.get(t, {}), old.setdefault(t, {})
+        for r, ev in regions.items():
+            theirs[r] = ev[2]
+            ev[2] = mine.get(r, ev[1])
+    return old
 
 
 def _top(p: dict[str, float]) -> str | None:
@@ -119,7 +133,7 @@ class ChampionChallenger:
             champ, chall = self._predict(bank, fp, user_id, d)
             d.hits.append((champ == truth, chall == truth))
         if learn:
-            bank.learn_one(fp, y, user_id)
+            bank.learn_one(fp, y, user_id, shadow=(d.challenger, d.evidence))
             for t, label in y.items():
                 if t in d.challenger:
                     d.challenger[t].learn_one(fp, label)
@@ -129,16 +143,12 @@ class ChampionChallenger:
 
     def _predict(self, bank: ModelBank, fp: dict[str, float], user_id: str, d: _Duel
                  ) -> tuple[str | None, str | None]:
-        prior = _normalised(bank.prior.models["feature_type"].predict_proba_one(fp))
-        w = bank.user_weight(user_id)
-        if w == 0:
-            return _top(prior), _top(prior)
-        out = []
-        for model in (bank.users[user_id].models["feature_type"], d.challenger["feature_type"]):
-            q = _normalised(model.predict_proba_one(fp))
-            out.append(_top({k: (1 - w) * prior.get(k, 0.0) + w * q.get(k, 0.0)
-                             for k in prior.keys() | q}))
-        return out[0], out[1]
+        champ = bank.predict_target(fp, user_id)
+        if bank.corrections(user_id) == 0:
+            return _top(champ), _top(champ)
+        chall = bank.predict_target(fp, user_id, local=d.challenger["feature_type"],
+                                    shadow=d.evidence)
+        return _top(champ), _top(chall)
 
     def _decide(self, bank: ModelBank, user_id: str, d: _Duel) -> ModelSwitch | None:
         champ, chall, n = self.accuracies(user_id)
@@ -147,8 +157,9 @@ class ChampionChallenger:
         kind = "rollback" if d.probation else "promote"
         before = self.version(user_id)
         serving = bank.users[user_id]
-        bank.users[user_id] = _Learners(d.challenger, serving.n)
-        d.challenger = serving.models
+        d.challenger, serving.models = serving.models, d.challenger
+        d.evidence = _swap_evidence(serving.evidence, d.evidence)
+        serving.generation += 1  # changes ``bank.version(user_id)``: cached answers miss
         d.names.reverse()
         d.generation += 1
         d.hits.clear()

@@ -41,42 +41,12 @@ from dataclasses import asdict, dataclass
 
 import orjson
 
+from aurora_stream.recommend.models import region_key
 from aurora_stream.vocab import FEATURE_TYPES, IMPUTATIONS, TRANSFORMATIONS
 
-FORMAT = 1
-_SHAPES = (("numeric_frac", "n"), ("int_frac", "i"), ("date_frac", "d"), ("url_frac", "u"),
-           ("email_frac", "e"), ("list_frac", "l"), ("embedded_number_frac", "m"),
-           ("bool_frac", "b"), ("alpha_frac", "a"))
-_FLAG_GROUPS = (
-    ("id", ("id", "key", "uuid", "code", "number")),
-    ("time", ("date", "time", "year", "month", "day", "week", "hour")),
-    ("text", ("name", "title", "description", "comment", "text", "address")),
-    ("geo", ("zip", "postal", "city", "country", "state", "region", "lat", "lon")),
-    ("flag", ("is", "has", "flag")),
-)
 Triple = tuple[str, str | None, str | None]
 
-
-def _level(v: float | None, cuts: tuple[float, ...]) -> str:
-    if v is None:
-        return "-"
-    return str(sum(v >= c for c in cuts))
-
-
-def region_key(x: dict[str, float]) -> str:
-    """The coarse region of a fingerprint (see the module docstring); deterministic."""
-    # fingerprint buckets: distinct_count = log10(1+n) in halves; word_mean = log2(1+w)
-    words = _level(x.get("word_mean"), (1.1, 2.1))  # ~<1.1, <3.2, more words per value
-    if words == "2":  # free text: how many distinct texts or numbers inside hardly matter
-        shapes = "".join(f"{c}{_level(x.get(f), (0.25, 0.75))}" for f, c in _SHAPES[:6])
-        return f"{shapes}|W2"
-    shapes = "".join(f"{c}{_level(x.get(f), (0.25, 0.75))}" for f, c in _SHAPES)
-    distinct = _level(x.get("distinct_count"), (1.1, 2.1, 3.6))  # ~<12, <125, <4000, more
-    unique = _level(x.get("distinct_frac"), (0.1, 0.9))
-    flags = [g for g, members in _FLAG_GROUPS if any(x.get(f"flag:{m}") for m in members)]
-    return "|".join([shapes, f"D{distinct}", f"U{unique}", f"W{words}", ",".join(flags) or "-"])
-
-
+FORMAT = 1
 @dataclass
 class Rule:
     """One learned rule of one user (evidence counts, never values or names)."""

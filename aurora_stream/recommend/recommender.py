@@ -7,7 +7,12 @@ Policy, layer by layer:
   changes the version, so stale answers are never served.
 * **L1 learned rules** - per-user rules induced from corrections (``LearnedRules`` seam,
   ``None`` until the learn stage provides one). A learned rule whose feature-type
-  confidence reaches ``review_threshold`` decides.
+  confidence reaches ``review_threshold`` decides, except where the models have the
+  user's corrections of this region too (``ModelBank.region_corrections``), the L3 model
+  does not side with the rule, and either the model or the L2/L3 decision is more
+  confident of another type than the rule is of its own: the models
+  learned the same corrections, column by column, while a rule in a region of mixed
+  columns says one type for all.
 * **L2 symbolic rules** (``rules.RULES``) and **L3 models** (``ModelBank``: prior blended
   with the user's model) are combined:
 
@@ -16,14 +21,17 @@ Policy, layer by layer:
     rises to ``1 - (1 - rule) * (1 - model)``;
   - otherwise a linear opinion pool decides: ``alpha * model + (1 - alpha) * rule vote``.
     ``alpha`` starts at ``synthetic_weight`` (0.3) for a prior trained on generated data
-    only, moves towards ``model_weight`` (0.5) as the prior learns real examples
-    (``r / (r + 200)``), then towards 1 with the user's corrections
-    (``ModelBank.user_weight``). The weights were chosen by file-grouped 2-fold
-    cross-validation on SortingHat's data_train.csv, never on the test file. The layer is
-    the one whose top choice won.
+    only, moves towards ``model_weight`` (0.5) as the models learn real examples
+    (``r / (r + 200)``, ``r`` = examples learned into the prior + the user's corrections,
+    which the user's adapter of the prior learned), then towards 1 by the user's *local*
+    evidence (``ModelBank.user_weight(user, fp)``: the local expert's weight in this
+    column's region, 0 where the user corrected nothing like it). The weights were chosen
+    by file-grouped 2-fold cross-validation on SortingHat's data_train.csv, never on the
+    test file. The layer is the one whose top choice won.
 
   Transformation and imputation are pooled the same way between the model (restricted
-  to what is valid for the chosen type, renormalised) and the ``policy`` choice.
+  to what is valid for the chosen type, renormalised) and the ``policy`` choice, the
+  model's share ``0.5 + 0.5 * `` the local weight of that target.
 * **L4** - the overall confidence is the weighted geometric mean
   ``type^0.6 * transformation^0.2 * imputation^0.2``; below ``review_threshold`` the
   answer goes out with ``needs_review=True``. ``alternatives`` are always the top three
@@ -147,6 +155,12 @@ class Recommender:
         ft, conf = _top(proba.get("feature_type", {}))
         if ft not in TRANSFORMATIONS or conf < self.review_threshold:
             return None
+        if self.models.region_corrections(user_id, fp) > 0:
+            m_type, m_conf = _top(_restrict(self.models.predict_target(fp, user_id),
+                                            FEATURE_TYPES))
+            if m_type != ft and (m_conf > conf or (
+                    fallback.feature_type != ft and fallback.type_confidence > conf)):
+                return None  # the models learned the same corrections and know this column
         rule_id, reason = self.learned_rules.explain_one(fp, user_id)
         t, tc = _top(_restrict(proba.get("transformation", {}), TRANSFORMATIONS[ft]))
         i, ic = _top(_restrict(proba.get("imputation", {}), IMPUTATIONS))
@@ -172,7 +186,7 @@ class Recommender:
         pm = _restrict(proba.get("feature_type", {}), FEATURE_TYPES)
         m_type, m_conf = _top(pm)
 
-        alpha = 0.0 if not pm else self._alpha(user_id)
+        alpha = 0.0 if not pm else self._alpha(user_id, fp)
         vote = {t: (1 - best.confidence) / (len(FEATURE_TYPES) - 1) for t in FEATURE_TYPES}
         vote[best.feature_type] = best.confidence
         scores = {t: alpha * pm.get(t, 0.0) + (1 - alpha) * vote[t] for t in FEATURE_TYPES}
@@ -197,7 +211,7 @@ class Recommender:
                 h = by_type.get(ft, best)
                 layer, provenance, reason = "L2-symbolic-rule", h.rule_id, h.reason
 
-        options = self._options(view, proba, scores, by_type, user_id, ft)
+        options = self._options(view, proba, scores, by_type, user_id, fp, ft)
         chosen, t_conf, i_conf = options[0]
         overall = self._overall(type_conf, t_conf, i_conf)
         alternatives = (Option(ft, chosen.transformation, chosen.imputation, overall, reason),
@@ -209,10 +223,11 @@ class Recommender:
 
     def _options(self, view: ProfileView, proba: dict[str, dict[str, float]],
                  scores: dict[str, float], by_type: dict[str, RuleHit], user_id: str,
-                 chosen: str) -> list[tuple[Option, float, float]]:
+                 fp: dict[str, float], chosen: str) -> list[tuple[Option, float, float]]:
         """Chosen type first, then the next two by score, each with its best actions."""
         ranked = [chosen] + [t for t in sorted(scores, key=lambda t: -scores[t]) if t != chosen]
-        beta = 0.5 + 0.5 * self.models.user_weight(user_id)
+        beta_t = 0.5 + 0.5 * self.models.user_weight(user_id, fp, "transformation")
+        beta_i = 0.5 + 0.5 * self.models.user_weight(user_id, fp, "imputation")
         out = []
         for ft in ranked[:3]:
             h = by_type.get(ft)
@@ -220,17 +235,18 @@ class Recommender:
                 choose_transformation(ft, view)[:2]
             pol_i = (h.imputation, h.imputation_confidence) if h else \
                 choose_imputation(ft, view)[:2]
-            t, tc = self._pool(proba.get("transformation", {}), TRANSFORMATIONS[ft], pol_t, beta)
-            i, ic = self._pool(proba.get("imputation", {}), IMPUTATIONS, pol_i, beta)
+            t, tc = self._pool(proba.get("transformation", {}), TRANSFORMATIONS[ft], pol_t,
+                               beta_t)
+            i, ic = self._pool(proba.get("imputation", {}), IMPUTATIONS, pol_i, beta_i)
             why = h.reason if h else f"model p={scores[ft]:.2f} ({_summary(view)})"
             out.append((Option(ft, t, i, self._overall(scores[ft], tc, ic), why), tc, ic))
         return out
 
-    def _alpha(self, user_id: str) -> float:
+    def _alpha(self, user_id: str, fp: dict[str, float]) -> float:
         """The model's share in the pool (see the module docstring)."""
-        r = self.models.real_examples
+        r = self.models.real_examples + self.models.corrections(user_id)
         base = self.synthetic_weight + (self.model_weight - self.synthetic_weight) * r / (r + 200)
-        return base + (1 - base) * self.models.user_weight(user_id)
+        return base + (1 - base) * self.models.user_weight(user_id, fp)
 
     @staticmethod
     def _pool(model_p: dict[str, float], allowed: Sequence[str], policy: tuple[str, float],

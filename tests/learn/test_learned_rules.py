@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import orjson
 from learn_helpers import INT_CODES, PRICE, SENTENCE, variants
@@ -104,3 +105,22 @@ def test_recommender_serves_the_learned_rule_through_its_l1_seam() -> None:
         "not-generalizable", "drop", "L1-learned-rule")
     assert after.provenance.startswith("L1-") and not after.needs_review
     assert rec.recommend(views[4], (), "bob").feature_type == "sentence"
+
+
+def test_recommend_computes_the_same_regions_as_the_learned_rules() -> None:
+    """``recommend.models.region_key`` (the models' local evidence) must stay the L1 key;
+    learn/rules.py keeps its own copy until it imports the recommend one."""
+    from aurora_stream.profile.fingerprint import name_flags
+    from aurora_stream.profile.sketch import profile_values
+    from aurora_stream.recommend import models
+    from aurora_stream.recommend.sortinghat import examples
+    from aurora_stream.recommend.synthetic import generate
+
+    xs = [fingerprint(v, flags) for v, flags in (
+        (INT_CODES, ("customer", "zip", "id")), (SENTENCE, ("comment",)), (PRICE, ()))]
+    xs += [fingerprint(profile_values(c.values), name_flags(c.name)) for c in generate(60, 7)]
+    sh = Path(__file__).resolve().parents[3] / "shared/datasets/sortinghat/data_test.csv"
+    if sh.is_file():
+        xs += [fingerprint(e.view, e.flags) for e in examples(sh)[:400]]
+    assert len({region_key(x) for x in xs}) > 10
+    assert all(models.region_key(x) == region_key(x) for x in xs)

@@ -111,3 +111,51 @@ def test_unreadable_cached_prior_is_rebuilt(aurora_home, monkeypatch: pytest.Mon
     bank = prior.load_prior()
     assert bank.prior_version() == prior.PRIOR_TAG
     assert (aurora_home / "prior" / f"{prior.PRIOR_TAG}.bin").is_file()
+
+
+def test_corrections_of_one_kind_leave_other_kinds_of_column_alone(shipped: ModelBank) -> None:
+    """The local expert only votes where the user has corrections (same region); elsewhere
+    the user sees the (barely) adapted prior."""
+    bank = shipped.copy()
+    before = [(fp, bank.predict_proba(fp, "ann")["feature_type"]) for fp in (URLS, NUMS)]
+    for _ in range(8):
+        bank.learn_one(WORDS, {"feature_type": "context-specific"}, "ann")
+    assert bank.user_weight("ann", WORDS) > 0.3
+    assert bank.user_weight("ann", URLS) == bank.user_weight("ann", NUMS) == 0.0
+    assert bank.region_corrections("ann", WORDS) == 8 and bank.region_corrections("ann", NUMS) == 0
+    for fp, p in before:
+        q = bank.predict_proba(fp, "ann")["feature_type"]
+        assert max(q, key=q.get) == max(p, key=p.get)
+        assert q.get("context-specific", 0.0) < 0.2
+
+
+def test_a_user_who_agrees_with_the_prior_keeps_the_prior(shipped: ModelBank) -> None:
+    bank = shipped.copy()
+    p = bank.predict_proba(URLS, "ann")["feature_type"]
+    for _ in range(5):
+        bank.learn_one(NUMS, {"feature_type": "numeric"}, "ann")
+    q = bank.predict_proba(URLS, "ann")["feature_type"]
+    assert max(q, key=q.get) == "url" and q["url"] >= p["url"] - 0.05
+
+
+def test_version_names_the_l5_generation() -> None:
+    bank = ModelBank()
+    bank.learn_one(NUMS, {"feature_type": "numeric"}, "ann")
+    assert bank.version("ann") == "user:ann@v1+prior-v0"
+    bank.users["ann"].generation = 2  # what ChampionChallenger does on a swap
+    assert bank.version("ann") == "user:ann@v1.g2+prior-v0"
+
+
+def test_states_saved_before_adapters_still_load() -> None:
+    import pickle
+
+    from aurora_stream.recommend.models import Learners, user_model
+
+    old = Learners({t: user_model() for t in TARGETS}, 3)
+    for name in ("adapters", "evidence", "generation"):
+        del old.__dict__[name]
+    back = pickle.loads(pickle.dumps(old))
+    assert (back.n, back.adapters, back.evidence, back.generation) == (3, {}, {}, 0)
+    bank = ModelBank()
+    bank.users["ann"] = back
+    assert bank.predict_proba(NUMS, "ann")["feature_type"] == {}  # untrained, but no error
