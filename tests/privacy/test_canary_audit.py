@@ -18,10 +18,10 @@ from aurora_stream.config import Settings
 from aurora_stream.privacy.audit import (
     AuditReport,
     needle_forms,
-    search_blob,
     scan_directory,
     scan_redis,
     scan_topics,
+    search_blob,
 )
 from aurora_stream.service.consume import ResultCollector
 from aurora_stream.service.publish import new_dataset_id, publish_file
