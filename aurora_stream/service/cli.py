@@ -28,7 +28,8 @@ app.add_typer(learn_app, name="learn")
 app.add_typer(bench_app, name="bench")
 
 err = Console(stderr=True)
-out = Console()
+# Piped output keeps whole table rows instead of folding them into 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 200)
 
 BrokerOpt = Annotated[str | None, typer.Option("--broker", envvar="AURORA_BROKER",
                       help="kafka://HOST:PORT of a Kafka cluster; default: the embedded broker")]
