@@ -188,3 +188,44 @@ def run_memory_bench(sizes_mb: list[float], workdir: Path | None = None
             rows.append((path.stat().st_size / 1e6, secs, rss))
             path.unlink()
     return rows
+
+
+async def _corrections(settings: Settings, sequential: int, burst: int
+                       ) -> tuple[list[float], float]:
+    """Latency of single corrections (sent -> applied event received) and the rate of a
+    burst, through one in-process worker and the real broker."""
+    from aurora_stream.service.consume import ResultCollector
+    from aurora_stream.service.feedback import FeedbackClient, correction_for
+    from aurora_stream.service.publish import new_dataset_id, publish_file
+    from aurora_stream.service.worker import running_stack
+
+    with tempfile.TemporaryDirectory() as tmp:
+        wide = generate_wide_csv(Path(tmp) / "wide.csv", columns=50, rows=50)
+        async with running_stack(settings) as (bootstrap, _):
+            collector = await ResultCollector(bootstrap, from_start=False).start()
+            ds = new_dataset_id("bench-corrections")
+            await publish_file(wide, bootstrap, dataset_id=ds, user_id="bench")
+            recs = await collector.wait(ds, timeout=120)
+            await collector.stop()
+            client = await FeedbackClient(bootstrap).start()
+            lats = []
+            types = ("categorical", "numeric")
+            for i in range(sequential):
+                rec = recs[i % len(recs)]
+                c = correction_for(rec, accepted=False, feature_type=types[i % 2])
+                t0 = time.perf_counter()
+                await client.send_and_wait([c])
+                lats.append(time.perf_counter() - t0)
+            batch = [correction_for(recs[i % len(recs)], accepted=False,
+                                    feature_type=types[i % 2]) for i in range(burst)]
+            t0 = time.perf_counter()
+            await client.send_and_wait(batch, timeout=600)
+            rate = burst / (time.perf_counter() - t0)
+            await client.stop()
+    return lats, rate
+
+
+def run_corrections_bench(sequential: int = 50, burst: int = 1000) -> tuple[list[float], float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings.from_env(home=Path(tmp) / "home", broker=None, redis_url=None)
+        return asyncio.run(_corrections(settings, sequential, burst))

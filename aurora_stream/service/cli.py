@@ -547,6 +547,29 @@ def bench_memory(
     out.print(t)
 
 
+@bench_app.command("corrections")
+def bench_corrections(
+    sequential: Annotated[int, typer.Option(help="single corrections timed one by one")] = 50,
+    burst: Annotated[int, typer.Option(help="corrections sent at once for the rate")] = 1000,
+) -> None:
+    """Correction -> applied latency (p50/p95) and corrections/s one worker sustains."""
+    from rich.table import Table
+
+    from aurora_stream.service.bench import percentile, run_corrections_bench
+
+    _quiet_logs()
+    with err.status("corrections bench ..."):
+        lats, rate = run_corrections_bench(sequential, burst)
+    t = Table(title="aurora bench corrections (embedded broker, one worker)")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    t.add_row("correction sent -> learned (applied event received), p50",
+              f"{percentile(lats, 50) * 1000:.0f} ms")
+    t.add_row("correction sent -> learned, p95", f"{percentile(lats, 95) * 1000:.0f} ms")
+    t.add_row(f"burst of {burst}: corrections/s", f"{rate:.0f}")
+    out.print(t)
+
+
 @bench_app.command("learning")
 def bench_learning(
     out_dir: Annotated[Path | None, typer.Option("--out", help="where to save the PNG")] = None,

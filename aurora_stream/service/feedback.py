@@ -31,44 +31,60 @@ def correction_for(rec: Recommendation, *, user_id: str | None = None, accepted:
     )
 
 
-async def send_and_wait(bootstrap: str, corrections: Sequence[Correction],
-                        timeout: float = 60.0) -> dict[str, LearnEvent]:
-    """Send corrections keyed by user and return the learn outcome of each, by correction id.
+class FeedbackClient:
+    """A producer of corrections and a reader of learn events, kept open between calls."""
 
-    Raises TimeoutError if the learn agent has not applied them all within ``timeout``.
-    """
-    reader = consumer(bootstrap, LEARN_EVENTS, from_start=False)
-    await reader.start()
-    try:
+    def __init__(self, bootstrap: str) -> None:
+        self.reader = consumer(bootstrap, LEARN_EVENTS, from_start=False)
+        self.kafka = producer(bootstrap)
+        self.done: dict[str, LearnEvent] = {}
+
+    async def start(self) -> FeedbackClient:
+        await self.reader.start()
         deadline = time.monotonic() + 15
-        while not reader.assignment() and time.monotonic() < deadline:
+        while not self.reader.assignment() and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-        for tp in reader.assignment():
-            await reader.position(tp)
-        kafka = producer(bootstrap)
-        await kafka.start()
-        try:
-            for c in corrections:
-                await kafka.send(CORRECTIONS, c.to_bytes(), key=c.user_id.encode())
-            await kafka.flush()
-        finally:
-            await kafka.stop()
+        for tp in self.reader.assignment():
+            await self.reader.position(tp)
+        await self.kafka.start()
+        return self
+
+    async def stop(self) -> None:
+        await self.kafka.stop()
+        await self.reader.stop()
+
+    async def send_and_wait(self, corrections: Sequence[Correction],
+                            timeout: float = 60.0) -> dict[str, LearnEvent]:
+        """Send corrections keyed by user; return each one's learn outcome by correction id.
+
+        Raises TimeoutError if the learn agent has not applied them all within ``timeout``.
+        """
+        for c in corrections:
+            await self.kafka.send(CORRECTIONS, c.to_bytes(), key=c.user_id.encode())
+        await self.kafka.flush()
         wanted = {c.correction_id for c in corrections}
-        done: dict[str, LearnEvent] = {}
         deadline = time.monotonic() + timeout
-        while wanted - done.keys():
+        while wanted - self.done.keys():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(wanted - done.keys())} correction(s) not applied "
-                                   f"after {timeout:.0f}s")
-            batch = await reader.getmany(timeout_ms=100)
+                raise TimeoutError(f"{len(wanted - self.done.keys())} correction(s) not "
+                                   f"applied after {timeout:.0f}s")
+            batch = await self.reader.getmany(timeout_ms=100)
             for msgs in batch.values():
                 for m in msgs:
                     try:
                         ev = decode(LearnEvent, m.value)
                     except InvalidEvent:
                         continue
-                    if ev.correction_id in wanted and ev.kind in ("applied", "duplicate"):
-                        done[ev.correction_id] = ev
-        return done
+                    if ev.kind in ("applied", "duplicate"):
+                        self.done[ev.correction_id] = ev
+        return {k: self.done[k] for k in wanted}
+
+
+async def send_and_wait(bootstrap: str, corrections: Sequence[Correction],
+                        timeout: float = 60.0) -> dict[str, LearnEvent]:
+    """One-shot: send corrections and wait until the learn agent applied them all."""
+    client = await FeedbackClient(bootstrap).start()
+    try:
+        return await client.send_and_wait(corrections, timeout)
     finally:
-        await reader.stop()
+        await client.stop()
