@@ -315,15 +315,24 @@ def _feedback(settings: Settings, dataset: str, columns: list[str] | None, *, ac
 
     async def main() -> int:
         if running is not None:
-            done = await send_and_wait(running.split("://", 1)[-1], events, timeout=timeout)
+            done, extra = await send_and_wait(running.split("://", 1)[-1], events,
+                                              timeout=timeout)
         else:
             async with running_stack(settings) as (bootstrap, _):
-                done = await send_and_wait(bootstrap, events, timeout=timeout)
+                done, extra = await send_and_wait(bootstrap, events, timeout=timeout)
         for ev in events:
             le = done[ev.correction_id]
             what = "accepted" if accepted else "corrected"
             err.print(f"{what} column #{ev.column} of {dataset}: {le.kind}, model "
                       f"{le.detail.get('model_version', '')}")
+            for x in extra.get(ev.correction_id, []):
+                if x.kind == "rule-induced":
+                    err.print(f"  learned rule {x.detail.get('id')}: this kind of column is "
+                              f"{x.detail.get('feature_type')} for you from now on")
+                elif x.kind in ("promote", "rollback"):
+                    err.print(f"  model {x.kind}: {x.detail.get('from_version')} -> "
+                              f"{x.detail.get('to_version')} (window accuracy "
+                              f"{x.detail.get('from_accuracy')} -> {x.detail.get('to_accuracy')})")
         return 0
 
     return _run_async(main)
@@ -388,6 +397,8 @@ def rules(user: UserOpt = "default", home: HomeOpt = None, as_json: JsonOpt = Fa
 
     learner = _local_learner(_settings(None, home, user))
     items = learner.rules.rules_for(user)
+    err.print(f"model serving {user}: {learner.bank.version(user)} (gN = champion/challenger "
+              "swaps so far)")
     if as_json:
         for r in items:
             print(orjson.dumps(r).decode())

@@ -38,6 +38,7 @@ class FeedbackClient:
         self.reader = consumer(bootstrap, LEARN_EVENTS, from_start=False)
         self.kafka = producer(bootstrap)
         self.done: dict[str, LearnEvent] = {}
+        self.extra: dict[str, list[LearnEvent]] = {}  # rule-induced, promote, rollback, ...
 
     async def start(self) -> FeedbackClient:
         await self.reader.start()
@@ -68,23 +69,38 @@ class FeedbackClient:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{len(wanted - self.done.keys())} correction(s) not "
                                    f"applied after {timeout:.0f}s")
-            batch = await self.reader.getmany(timeout_ms=100)
-            for msgs in batch.values():
-                for m in msgs:
-                    try:
-                        ev = decode(LearnEvent, m.value)
-                    except InvalidEvent:
-                        continue
-                    if ev.kind in ("applied", "duplicate"):
-                        self.done[ev.correction_id] = ev
+            await self._poll()
         return {k: self.done[k] for k in wanted}
+
+    async def drain(self, seconds: float) -> None:
+        """Read whatever learn events arrive in the next ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            await self._poll()
+
+    async def _poll(self) -> None:
+        batch = await self.reader.getmany(timeout_ms=100)
+        for msgs in batch.values():
+            for m in msgs:
+                try:
+                    ev = decode(LearnEvent, m.value)
+                except InvalidEvent:
+                    continue
+                if ev.kind in ("applied", "duplicate"):
+                    self.done[ev.correction_id] = ev
+                else:
+                    self.extra.setdefault(ev.correction_id, []).append(ev)
 
 
 async def send_and_wait(bootstrap: str, corrections: Sequence[Correction],
-                        timeout: float = 60.0) -> dict[str, LearnEvent]:
-    """One-shot: send corrections and wait until the learn agent applied them all."""
+                        timeout: float = 60.0) -> tuple[dict[str, LearnEvent],
+                                                        dict[str, list[LearnEvent]]]:
+    """One-shot: send corrections, wait until applied; also what else each one caused
+    (an induced rule, a champion/challenger switch), as far as it arrived meanwhile."""
     client = await FeedbackClient(bootstrap).start()
     try:
-        return await client.send_and_wait(corrections, timeout)
+        done = await client.send_and_wait(corrections, timeout)
+        await client.drain(0.3)  # learn events of the same batch follow the applied one
+        return done, client.extra
     finally:
         await client.stop()

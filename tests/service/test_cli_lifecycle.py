@@ -100,3 +100,38 @@ def test_corrections_teach_the_next_run_with_nothing_left_running(tmp_path: Path
     other = _cli(["run", str(csv), "--json", "--user", "someone-else"], home)
     theirs = {r["column"]: r for r in map(orjson.loads, other.stdout.splitlines())}
     assert theirs["plan"]["feature_type"] == first["plan"]["feature_type"]
+
+
+@pytest.mark.timeout(240)
+def test_learning_survives_sigkill_of_worker_and_broker(tmp_path: Path) -> None:
+    """Learn through a running ``aurora up``, SIGKILL it (worker and broker), start again:
+    the recommendations are identical to those served before the kill."""
+    home = tmp_path / "home"
+    csv = EXAMPLES / "clean.csv"
+    up = subprocess.Popen([AURORA, "up"], env=_env(home), stderr=subprocess.PIPE, text=True,
+                          start_new_session=True)
+    try:
+        line, deadline = "", time.monotonic() + 60
+        while "ready" not in line and time.monotonic() < deadline:
+            line = up.stderr.readline()
+        assert "ready" in line
+        pub = _cli(["publish", str(csv), "--dataset", "kill"], home)
+        dataset = pub.stdout.strip().splitlines()[-1]
+        assert _cli(["recommendations", dataset, "--json"], home).returncode == 0
+        for _ in range(3):
+            res = _cli(["correct", dataset, "city", "--type", "context-specific",
+                        "--action", "drop"], home)
+            assert res.returncode == 0, res.stderr
+        before = _cli(["publish", str(csv), "--dataset", "after"], home).stdout.split()[-1]
+        served = _cli(["recommendations", before, "--json"], home)
+        served_before = {r["column_index"]: (r["feature_type"], r["transformation"],
+                                             r["imputation"], r["layer"])
+                         for r in map(orjson.loads, served.stdout.splitlines())}
+        assert served_before[5][0] == "context-specific"  # city is column 5
+    finally:
+        os.killpg(up.pid, signal.SIGKILL)  # the worker and its broker, no clean shutdown
+        up.wait()
+    again = _run_json(home, csv)
+    after = {r["column_index"]: (r["feature_type"], r["transformation"], r["imputation"],
+                                 r["layer"]) for r in again.values()}
+    assert after == served_before
