@@ -40,7 +40,10 @@ def create_app(settings: Settings, broker: str, runtime: Runtime) -> tuple[faust
         consumer_auto_offset_reset="earliest",
         producer_max_request_size=MAX_MESSAGE,
         consumer_max_fetch_size=MAX_MESSAGE,
-        broker_max_poll_records=500,
+        # Bounded memory: Faust buffers fetched events per partition (default 4096, i.e. GBs
+        # of 1 MiB chunks when parsing is slower than fetching); past 16 it pauses fetching.
+        broker_max_poll_records=100,
+        stream_buffer_maxsize=16,
         stream_wait_empty=False,
         # Short group timeouts on Tansu: a join takes about half the session timeout, and a
         # killed worker holds its partitions until its session expires.
