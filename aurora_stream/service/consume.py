@@ -33,6 +33,17 @@ def consumer(bootstrap: str, *topics: str, from_start: bool) -> AIOKafkaConsumer
     )
 
 
+async def start_positioned(kafka: AIOKafkaConsumer, timeout: float = 15.0) -> None:
+    """Start a reader and wait until its positions are fixed, so that nothing published
+    after this returns is missed (a "latest" reader otherwise races the first message)."""
+    await kafka.start()
+    deadline = time.monotonic() + timeout
+    while not kafka.assignment() and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    for tp in kafka.assignment():
+        await kafka.position(tp)
+
+
 class DatasetFailed(RuntimeError):
     """An event of the dataset was dead-lettered, so its results will never be complete."""
 
@@ -50,13 +61,7 @@ class ResultCollector:
         self.dead: dict[str, list[DeadLetter]] = {}
 
     async def start(self) -> ResultCollector:
-        """Start and wait until positions are fixed, so nothing published after is missed."""
-        await self.kafka.start()
-        deadline = time.monotonic() + 15
-        while not self.kafka.assignment() and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-        for tp in self.kafka.assignment():
-            await self.kafka.position(tp)
+        await start_positioned(self.kafka)
         return self
 
     async def stop(self) -> None:

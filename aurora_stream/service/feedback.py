@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Sequence
 
 from aurora_stream.events import Correction, InvalidEvent, LearnEvent, Recommendation, decode
-from aurora_stream.service.consume import consumer
+from aurora_stream.service.consume import consumer, start_positioned
 from aurora_stream.service.publish import producer
 from aurora_stream.service.topics import CORRECTIONS, LEARN_EVENTS
 from aurora_stream.vocab import ALL_TRANSFORMATIONS, FEATURE_TYPES, IMPUTATIONS
@@ -41,12 +40,7 @@ class FeedbackClient:
         self.extra: dict[str, list[LearnEvent]] = {}  # rule-induced, promote, rollback, ...
 
     async def start(self) -> FeedbackClient:
-        await self.reader.start()
-        deadline = time.monotonic() + 15
-        while not self.reader.assignment() and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-        for tp in self.reader.assignment():
-            await self.reader.position(tp)
+        await start_positioned(self.reader)
         await self.kafka.start()
         return self
 
