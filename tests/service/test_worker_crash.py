@@ -4,6 +4,7 @@ same AURORA_HOME (SQLite table store) and consumer group finishes every column."
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from pathlib import Path
 
@@ -64,10 +65,12 @@ def test_sigkilled_worker_loses_no_recommendation(broker, tmp_path: Path) -> Non
             second.start()
             await second.ready(timeout=90)
             got = await reader.until_columns(dataset_id, len(header), timeout=120, settle=2.0)
-            return pub, total, flowed, before, got, reader.messages.get(dataset_id, [])
+            in_topic = {} if len(got) == len(header) else await _seqs_in_topic(
+                broker.bootstrap, dataset_id)
+            return pub, total, flowed, before, got, reader.messages.get(dataset_id, []), in_topic
 
     try:
-        pub, total, flowed, before, got, messages = asyncio.run(main())
+        pub, total, flowed, before, got, messages, in_topic = asyncio.run(main())
     finally:
         first.kill()
         second.stop()
@@ -77,11 +80,37 @@ def test_sigkilled_worker_loses_no_recommendation(broker, tmp_path: Path) -> Non
     missing = sorted(set(range(len(header))) - {r.column for r in got.values()})
     assert not missing, (
         f"columns {missing} never got a recommendation after the crash "
-        f"({flowed}/{total} column-chunks had flowed); state in {home}:\n"
+        f"({flowed}/{total} column-chunks had flowed); chunk seqs missing from "
+        f"aurora.column-chunks per column: {_missing(in_topic, pub.chunks)}; state in {home}:\n"
         f"{_profiles_state(home)}\nworker logs: {first.log_path} {second.log_path}")
     assert_one_valid_per_column(got.values(), len(header))
     assert {r.rows for r in got.values()} == {12_000}
     print(f"crash after {flowed}/{total} column-chunks; {len(messages) - len(got)} duplicates")
+
+
+async def _seqs_in_topic(bootstrap: str, dataset_id: str) -> dict[int, set[int]]:
+    """column -> chunk seqs present on aurora.column-chunks (read until quiet for 3 s)."""
+    kafka = AIOKafkaConsumer("aurora.column-chunks", bootstrap_servers=bootstrap, group_id=None,
+                             auto_offset_reset="earliest")
+    await kafka.start()
+    out: dict[int, set[int]] = {}
+    try:
+        quiet = time.monotonic()
+        while time.monotonic() - quiet < 3:
+            batch = await kafka.getmany(timeout_ms=200, max_records=5000)
+            for msgs in batch.values():
+                for m in msgs:
+                    quiet = time.monotonic()
+                    obj = orjson.loads(m.value)
+                    if obj.get("dataset_id") == dataset_id:
+                        out.setdefault(obj["column"], set()).add(obj["seq"])
+    finally:
+        await kafka.stop()
+    return out
+
+
+def _missing(in_topic: dict[int, set[int]], chunks: int) -> dict[int, list[int]]:
+    return {c: sorted(set(range(chunks)) - seqs) for c, seqs in sorted(in_topic.items())}
 
 
 def _profiles_state(home: Path) -> str:
@@ -94,7 +123,11 @@ def _profiles_state(home: Path) -> str:
         try:
             for k, v in con.execute("SELECT k, v FROM kv").fetchall():
                 value = orjson.loads(v) if v else v
-                out.append(f"{db.name} {k!r}: {str(value)[:120]}")
+                if isinstance(value, str) and value.startswith("{"):
+                    acc = orjson.loads(base64.b64decode(orjson.loads(value)["acc"]))
+                    value = {"total": acc["total"], "seen": acc["seen"]}
+                if value != "done":
+                    out.append(f"{db.name} {k!r}: {str(value)[:120]}")
             out += [f"{db.name} offset {row}" for row in con.execute("SELECT * FROM offsets")]
         finally:
             con.close()
