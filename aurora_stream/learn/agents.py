@@ -15,14 +15,20 @@ from aurora_stream.events import Correction, decode
 from aurora_stream.learn.events import learn_events, to_correction
 from aurora_stream.learn.persistence import Saver
 from aurora_stream.service import deadletter
+from aurora_stream.service.delivery import Outbox
 
 log = logging.getLogger("aurora.learn")
 
 
 def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
     """Attach the learn agent and the learned-rules table to the app."""
-    rules_table = app.Table("learned-rules", key_type=str, value_type=str, use_partitioner=True,
-                            partitions=topics["aurora.corrections"].partitions)
+    rules_table = app.Table(
+        "learned-rules",
+        key_type=str,
+        value_type=str,
+        use_partitioner=True,
+        partitions=topics["aurora.corrections"].partitions,
+    )
     saver = Saver(runtime.learner)
 
     @app.agent(topics["aurora.corrections"], name="aurora.learn")
@@ -37,14 +43,18 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                     continue
                 outcomes.append(out)
                 runtime.metrics.corrections.labels(
-                    outcome="duplicate" if out.duplicate else "applied").inc()
+                    outcome="duplicate" if out.duplicate else "applied"
+                ).inc()
             if not outcomes:
                 continue
             users = {o.user_id for o in outcomes if not o.duplicate}
             saver.save(users, prior_changed=any(o.prior_update for o in outcomes))
             for user in users:
                 rules_table[user] = runtime.learner.rules.user_to_bytes(user).decode()
+            outbox = Outbox()
             for out in outcomes:
                 for ev in learn_events(out):
-                    await topics["aurora.learn-events"].send(key=ev.user_id.encode(),
-                                                             value=ev.to_bytes())
+                    await outbox.send(
+                        topics["aurora.learn-events"], key=ev.user_id.encode(), value=ev.to_bytes()
+                    )
+            await outbox.flush()

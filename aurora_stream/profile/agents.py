@@ -18,6 +18,7 @@ from aurora_stream.profile.accumulate import ColumnAccumulator
 from aurora_stream.profile.columns import ChunkError, process_chunk
 from aurora_stream.profile.sketch import ColumnSketch
 from aurora_stream.service import deadletter
+from aurora_stream.service.delivery import Outbox
 
 log = logging.getLogger("aurora.profile")
 DONE = "done"
@@ -52,14 +53,20 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                 log.exception("parse failed")
                 await deadletter.send(topics, runtime, event, f"internal error: {exc!r}")
                 continue
+            out = Outbox()
             for r in result.rejected:
-                await topics["aurora.rejected-rows"].send(
-                    key=chunk.dataset_id.encode(), value=r.to_bytes()
+                await out.send(
+                    topics["aurora.rejected-rows"],
+                    key=chunk.dataset_id.encode(),
+                    value=r.to_bytes(),
                 )
             for c in result.columns:
-                await topics["aurora.column-chunks"].send(
-                    key=f"{c.dataset_id}:{c.column}".encode(), value=c.to_bytes()
+                await out.send(
+                    topics["aurora.column-chunks"],
+                    key=f"{c.dataset_id}:{c.column}".encode(),
+                    value=c.to_bytes(),
                 )
+            await out.flush()
             runtime.metrics.chunks_parsed.inc()
             runtime.metrics.rows_parsed.inc(result.rows_in - len(result.rejected))
             runtime.metrics.rows_rejected.inc(len(result.rejected))
@@ -111,5 +118,9 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                 rows_rejected=state["rejected"],
                 chunks=acc.total or 0,
             )
-            await topics["aurora.column-profiles"].send(key=key.encode(), value=out.to_bytes())
+            outbox = Outbox()
+            await outbox.send(
+                topics["aurora.column-profiles"], key=key.encode(), value=out.to_bytes()
+            )
+            await outbox.flush()  # the profile is on the broker before the column is DONE
             profiles[key] = DONE

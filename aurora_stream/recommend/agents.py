@@ -9,6 +9,7 @@ from typing import Any
 from aurora_stream.events import ColumnProfile, decode
 from aurora_stream.recommend.service import recommendation_event, review_request
 from aurora_stream.service import deadletter
+from aurora_stream.service.delivery import Outbox
 
 log = logging.getLogger("aurora.recommend")
 
@@ -29,9 +30,11 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                 await deadletter.send(topics, runtime, event, str(exc))
                 continue
             key = f"{rec.dataset_id}:{rec.column}".encode()
-            await topics["aurora.recommendations"].send(key=key, value=rec.to_bytes())
-            runtime.metrics.recommendations.labels(layer=rec.layer).inc()
+            out = Outbox()
+            await out.send(topics["aurora.recommendations"], key=key, value=rec.to_bytes())
             if rec.needs_review:
-                await topics["aurora.review-requests"].send(
-                    key=key, value=review_request(rec).to_bytes()
+                await out.send(
+                    topics["aurora.review-requests"], key=key, value=review_request(rec).to_bytes()
                 )
+            await out.flush()
+            runtime.metrics.recommendations.labels(layer=rec.layer).inc()
