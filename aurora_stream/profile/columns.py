@@ -11,6 +11,8 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import polars as pl
+
 from aurora_stream.events import ColumnChunk, CsvChunk, RejectedRow
 from aurora_stream.ingest.chunker import read_table
 from aurora_stream.ingest.dialect import Dialect, sniff
@@ -30,6 +32,22 @@ class ChunkResult:
     columns: list[ColumnChunk]
     rejected: list[RejectedRow]
     rows_in: int
+
+
+def canonical_numbers(frame: pl.DataFrame, dialect: Dialect) -> pl.DataFrame:
+    """Numbers written with a decimal comma (and "." / " " thousands) in the canonical form
+    the profile parses ("1.234,5" -> "1234.5"), so European files profile as numbers.
+    Only cells that are whole numbers in the file's own notation change."""
+    if dialect.decimal != "," or frame.width == 0:
+        return frame
+    sep = "\\" + dialect.thousands if dialect.thousands in (".", " ") else ""
+    grouped = rf"[+-]?\d{{1,3}}(?:{sep}\d{{3}})+(?:,\d+)?" if sep else None
+    plain = r"[+-]?\d+(?:,\d+)?"
+    pattern = f"^(?:{grouped}|{plain})$" if grouped else f"^{plain}$"
+    col = pl.col(frame.columns)
+    fixed = col.str.replace_all(sep or "$^", "").str.replace(",", ".", literal=True)
+    return frame.with_columns(
+        pl.when(col.str.contains(pattern)).then(fixed).otherwise(col).name.keep())
 
 
 def column_events(dataset_id: str, user_id: str, seq: int, last: bool, names: Sequence[str],
@@ -72,6 +90,7 @@ def process_chunk(chunk: CsvChunk, mode: str = "raw") -> ChunkResult:
     if not names:
         raise ChunkError("no columns found in the chunk")
     parsed = parse_chunk(text, dialect, len(names), first_line)
+    parsed.frame = canonical_numbers(parsed.frame, dialect)
     rejected = [
         RejectedRow(dataset_id=chunk.dataset_id, user_id=chunk.user_id, seq=chunk.seq,
                     line=r.line, reason=r.reason, raw=r.raw)
