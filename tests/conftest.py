@@ -57,3 +57,17 @@ def aurora_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("AURORA_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="session")
+def _prior():
+    """The shipped prior, loaded once per session."""
+    from aurora_stream.recommend.models import ModelBank
+
+    return ModelBank.with_prior()
+
+
+@pytest.fixture
+def bank(_prior):
+    """A private copy of the shipped prior for one test."""
+    return _prior.copy()
