@@ -9,10 +9,22 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aurora_stream.service.ports import free_port, wait_for_port
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: Linux kills the broker when the process that started it
+    dies, even by SIGKILL, so a killed ``aurora run``/``aurora up`` leaves no broker behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def broker_binary() -> str:
@@ -62,6 +74,7 @@ class EmbeddedBroker:
             stdin=subprocess.DEVNULL,
             env={**os.environ, "RUST_LOG": os.environ.get("AURORA_BROKER_LOG", "warn")},
             start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         if log is not subprocess.DEVNULL:
             log.close()

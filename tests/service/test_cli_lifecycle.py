@@ -28,6 +28,14 @@ def _cli(args: list[str], home: Path, timeout: float = 120) -> subprocess.Comple
                           timeout=timeout)
 
 
+def _alive(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "zombie" not in status.read_text()
+    except FileNotFoundError:
+        return False
+
+
 def _children_alive(pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
                          text=True).stdout
@@ -115,6 +123,7 @@ def test_learning_survives_sigkill_of_worker_and_broker(tmp_path: Path) -> None:
         while "ready" not in line and time.monotonic() < deadline:
             line = up.stderr.readline()
         assert "ready" in line
+        brokers = _children_alive(up.pid)
         pub = _cli(["publish", str(csv), "--dataset", "kill"], home)
         dataset = pub.stdout.strip().splitlines()[-1]
         assert _cli(["recommendations", dataset, "--json"], home).returncode == 0
@@ -129,8 +138,12 @@ def test_learning_survives_sigkill_of_worker_and_broker(tmp_path: Path) -> None:
                          for r in map(orjson.loads, served.stdout.splitlines())}
         assert served_before[5][0] == "context-specific"  # city is column 5
     finally:
-        os.killpg(up.pid, signal.SIGKILL)  # the worker and its broker, no clean shutdown
+        os.killpg(up.pid, signal.SIGKILL)  # the worker, no clean shutdown
         up.wait()
+    deadline = time.monotonic() + 10  # its broker dies with it (PR_SET_PDEATHSIG)
+    while any(_alive(pid) for pid in brokers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert brokers and not any(_alive(pid) for pid in brokers), "broker outlived aurora up"
     again = _run_json(home, csv)
     after = {r["column_index"]: (r["feature_type"], r["transformation"], r["imputation"],
                                  r["layer"]) for r in again.values()}
