@@ -26,18 +26,12 @@ def recommendation_event(recommender: Recommender, profile: ColumnProfile) -> Re
     decision = recommender.recommend(view, profile.flags, profile.user_id)
     fp = fingerprint(view, profile.flags)
     return Recommendation(
+        **decision.to_dict(),  # the decision's fields, alternatives already as dicts
         recommendation_id=recommendation_id(profile.dataset_id, profile.column),
         dataset_id=profile.dataset_id, user_id=profile.user_id, column=profile.column,
-        n_columns=profile.n_columns, feature_type=decision.feature_type,
-        transformation=decision.transformation, imputation=decision.imputation,
-        confidence=decision.confidence, type_confidence=decision.type_confidence,
-        transformation_confidence=decision.transformation_confidence,
-        imputation_confidence=decision.imputation_confidence, layer=decision.layer,
-        provenance=decision.provenance,
-        model_version=recommender.models.version(profile.user_id), reason=decision.reason,
-        alternatives=[o.to_dict() for o in decision.alternatives],
-        needs_review=decision.needs_review, fingerprint=fp, fingerprint_key=fingerprint_key(fp),
-        rows=profile.rows, rows_rejected=profile.rows_rejected, created_at=time.time(),
+        n_columns=profile.n_columns, model_version=recommender.models.version(profile.user_id),
+        fingerprint=fp, fingerprint_key=fingerprint_key(fp), rows=profile.rows,
+        rows_rejected=profile.rows_rejected, created_at=time.time(),
     )
 
 

@@ -40,6 +40,9 @@ HomeOpt = Annotated[Path | None, typer.Option("--home", envvar="AURORA_HOME",
 RedisOpt = Annotated[str | None, typer.Option("--redis", envvar="AURORA_REDIS_URL",
                      help="redis://HOST:PORT/DB for the L0 cache; default in-process")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON object per column per line")]
+OwnerOpt = Annotated[str | None, typer.Option("--user", envvar="AURORA_USER",
+                     help="whose feedback this is; default the recommendation's user")]
+WaitOpt = Annotated[float, typer.Option("--timeout", help="seconds to wait until applied")]
 
 
 def _settings(broker: str | None = None, home: Path | None = None, user: str | None = None,
@@ -345,10 +348,10 @@ def correct(
     feature_type: Annotated[str | None, typer.Option("--type", help="right feature type")] = None,
     action: Annotated[str | None, typer.Option("--action", help="the right transformation")] = None,
     imputation: Annotated[str | None, typer.Option(help="the right imputation")] = None,
-    user: Annotated[str | None, typer.Option(envvar="AURORA_USER")] = None,
+    user: OwnerOpt = None,
     broker: BrokerOpt = None,
     home: HomeOpt = None,
-    timeout: float = 60.0,
+    timeout: WaitOpt = 60.0,
 ) -> None:
     """Post a correction for one column and wait until it has been learned."""
     _quiet_logs()
@@ -369,10 +372,10 @@ def correct(
 def accept(
     dataset: str,
     column: Annotated[str | None, typer.Argument(help="one column; default all")] = None,
-    user: Annotated[str | None, typer.Option(envvar="AURORA_USER")] = None,
+    user: OwnerOpt = None,
     broker: BrokerOpt = None,
     home: HomeOpt = None,
-    timeout: float = 60.0,
+    timeout: WaitOpt = 60.0,
 ) -> None:
     """Accept the recommendation of one column (or all) and wait until it was recorded."""
     _quiet_logs()
