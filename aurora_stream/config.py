@@ -12,6 +12,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
+def aurora_home() -> Path:
+    """Where local state lives (``AURORA_HOME``, default ``~/.aurora``)."""
+    return Path(os.environ.get("AURORA_HOME") or Path.home() / ".aurora").expanduser()
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 

@@ -23,8 +23,9 @@ from rich.table import Table  # noqa: E402
 
 from aurora_stream.profile.fingerprint import fingerprint  # noqa: E402
 from aurora_stream.recommend.models import ModelBank  # noqa: E402
+from aurora_stream.recommend.prior import load_prior
 from aurora_stream.recommend.recommender import Recommender  # noqa: E402
-from aurora_stream.recommend.sortinghat import Example, examples, replay_sortinghat  # noqa: E402
+from aurora_stream.training.sortinghat import Example, examples, replay_sortinghat  # noqa: E402
 from aurora_stream.vocab import FEATURE_TYPES  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sortinghat"
@@ -94,7 +95,7 @@ def main() -> None:
     notes.append(f"(a) {note}")
 
     t0 = time.perf_counter()
-    prior = ModelBank.with_prior()
+    prior = load_prior()
     notes.append(f"prior load: {time.perf_counter() - t0:.2f}s ({prior.prior_version()})")
     preds, note = evaluate(Recommender(prior), test)
     runs["(b) rules+prior"] = preds

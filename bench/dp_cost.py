@@ -24,8 +24,9 @@ from rich.table import Table  # noqa: E402
 from aurora_stream.privacy.dp import PrivacyGuard  # noqa: E402
 from aurora_stream.profile.fingerprint import fingerprint  # noqa: E402
 from aurora_stream.recommend.models import ModelBank  # noqa: E402
+from aurora_stream.recommend.prior import load_prior
 from aurora_stream.recommend.recommender import Recommender  # noqa: E402
-from aurora_stream.recommend.sortinghat import examples, read_rows  # noqa: E402
+from aurora_stream.training.sortinghat import examples, read_rows  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sortinghat"
 
@@ -40,7 +41,7 @@ def accuracy(bank: ModelBank, test: list) -> float:
 def replay(
     train: list, users: list[str], guard: PrivacyGuard | None, seed: int = 0, epochs: int = 3
 ) -> tuple[ModelBank, int]:
-    bank = ModelBank.with_prior()
+    bank = load_prior()
     order = list(range(len(train)))
     shared = 0
     for epoch in range(epochs):
@@ -64,7 +65,7 @@ def main() -> None:
     train = examples(DATA / "data_train.csv")
     users = [f"file-{r['Record_id']}" for r in read_rows(DATA / "data_train.csv")]
     test = examples(DATA / "data_test.csv")
-    base = accuracy(ModelBank.with_prior(), test)
+    base = accuracy(load_prior(), test)
     raw_bank, _ = replay(train, users, None)
     daily, n_daily = replay(train, users, PrivacyGuard(seed=1))
     unlimited, n_all = replay(train, users, PrivacyGuard(seed=1, daily_budget=1e9))

@@ -41,8 +41,9 @@ from aurora_stream.privacy.dp import PrivacyGuard  # noqa: E402
 from aurora_stream.profile.fingerprint import fingerprint, fingerprint_key  # noqa: E402
 from aurora_stream.recommend.models import ModelBank  # noqa: E402
 from aurora_stream.recommend.policy import labels_for  # noqa: E402
+from aurora_stream.recommend.prior import load_prior
 from aurora_stream.recommend.recommender import Recommender  # noqa: E402
-from aurora_stream.recommend.sortinghat import Example, examples  # noqa: E402
+from aurora_stream.training.sortinghat import Example, examples  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sortinghat"
 CHECKPOINTS = (0, 10, 30, 100, 300, 1000, 3000)
@@ -150,7 +151,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     console = Console()
     train, test = examples(DATA / "data_train.csv"), examples(DATA / "data_test.csv")
-    prior = ModelBank.with_prior()
+    prior = load_prior()
     seeds = list(range(args.seeds))
 
     curves, rates, notes = [], [], []

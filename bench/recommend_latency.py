@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from aurora_stream.profile.fingerprint import fingerprint, name_flags  # noqa: E402
 from aurora_stream.profile.sketch import profile_values  # noqa: E402
 from aurora_stream.recommend.cache import InProcessCache, RedisCache  # noqa: E402
-from aurora_stream.recommend.models import ModelBank  # noqa: E402
+from aurora_stream.recommend.prior import load_prior
 from aurora_stream.recommend.recommender import Recommender  # noqa: E402
-from aurora_stream.recommend.synthetic import generate  # noqa: E402
+from aurora_stream.training.synthetic import generate  # noqa: E402
 
 
 def timings(rec: Recommender, inputs: list, user: str, repeat: int) -> list[float]:
@@ -46,7 +46,7 @@ def main() -> None:
     ap.add_argument("--redis", default=None, help="redis URL for the RedisCache hit path")
     args = ap.parse_args()
     inputs = [(profile_values(c.values), name_flags(c.name)) for c in generate(args.columns, 99)]
-    bank = ModelBank.with_prior()
+    bank = load_prior()
     user_bank = bank.copy()
     for view, flags in inputs[:20]:  # a user with corrections: prior + user model blended
         user_bank.learn_one(fingerprint(view, flags), {"feature_type": "categorical"}, "ann")

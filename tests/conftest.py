@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from aurora_stream.recommend.prior import load_prior
 from aurora_stream.service.broker import EmbeddedBroker
 from aurora_stream.service.ports import free_port, wait_for_port
 
@@ -62,9 +63,8 @@ def aurora_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def _prior():
     """The shipped prior, loaded once per session."""
-    from aurora_stream.recommend.models import ModelBank
 
-    return ModelBank.with_prior()
+    return load_prior()
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aurora_stream.events import Correction, decode
-from aurora_stream.learn.events import learn_events, to_correction
+from aurora_stream.learn.outcomes import learn_events, to_correction
 from aurora_stream.learn.persistence import Saver
-from aurora_stream.service import deadletter
-from aurora_stream.service.delivery import Outbox
+from aurora_stream.wire import deadletter
+from aurora_stream.wire.delivery import Outbox
+from aurora_stream.wire.records import Correction, decode
 
 log = logging.getLogger("aurora.learn")
 

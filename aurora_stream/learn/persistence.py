@@ -20,14 +20,14 @@ from aurora_stream.learn.learner import STATE_NAME, Learner
 from aurora_stream.learn.rules import LearnedRules
 from aurora_stream.learn.store import DirectoryStore, state_key
 from aurora_stream.privacy.dp import PrivacyGuard
-from aurora_stream.recommend.models import ModelBank
+from aurora_stream.recommend.prior import load_prior
 
 
 def build_learner(home: Path, cache: object, *, epsilon_per_day: float = 1.0,
                   rule_support: int = 3) -> Learner:
     """A learner over the shipped prior, restored from ``home/state`` when it exists."""
     store = DirectoryStore(home / "state", state_key(home))
-    learner = Learner(ModelBank.with_prior(), LearnedRules(k=rule_support), cache,
+    learner = Learner(load_prior(), LearnedRules(k=rule_support), cache,
                       PrivacyGuard(daily_budget=epsilon_per_day), ChampionChallenger(), store)
     restore(learner)
     return learner

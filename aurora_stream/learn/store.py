@@ -31,7 +31,7 @@ from typing import Protocol, runtime_checkable
 
 import redis
 
-from aurora_stream.recommend.models import aurora_home
+from aurora_stream.config import aurora_home
 
 MAGIC = b"AUST"
 FORMAT_VERSION = 1

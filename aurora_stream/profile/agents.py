@@ -13,12 +13,12 @@ from typing import Any
 
 import orjson
 
-from aurora_stream.events import ColumnChunk, ColumnProfile, CsvChunk, InvalidEvent, decode
 from aurora_stream.profile.accumulate import ColumnAccumulator
 from aurora_stream.profile.columns import ChunkError, process_chunk
 from aurora_stream.profile.sketch import ColumnSketch
-from aurora_stream.service import deadletter
-from aurora_stream.service.delivery import Outbox
+from aurora_stream.wire import deadletter
+from aurora_stream.wire.delivery import Outbox
+from aurora_stream.wire.records import ColumnChunk, ColumnProfile, CsvChunk, InvalidEvent, decode
 
 log = logging.getLogger("aurora.profile")
 DONE = "done"

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from aurora_stream.events import ColumnChunk, CsvChunk, RejectedRow
 from aurora_stream.ingest.chunker import read_table
 from aurora_stream.ingest.dialect import Dialect, sniff
 from aurora_stream.ingest.parse import ParsedChunk, parse_chunk
 from aurora_stream.profile.fingerprint import name_flags
 from aurora_stream.profile.sketch import ColumnSketch, sketch_frame
+from aurora_stream.wire.records import ColumnChunk, CsvChunk, RejectedRow
 
 
 class ChunkError(ValueError):

@@ -6,10 +6,10 @@ import logging
 import time
 from typing import Any
 
-from aurora_stream.events import ColumnProfile, decode
 from aurora_stream.recommend.service import recommendation_event, review_request
-from aurora_stream.service import deadletter
-from aurora_stream.service.delivery import Outbox
+from aurora_stream.wire import deadletter
+from aurora_stream.wire.delivery import Outbox
+from aurora_stream.wire.records import ColumnProfile, decode
 
 log = logging.getLogger("aurora.recommend")
 

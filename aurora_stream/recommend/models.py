@@ -40,11 +40,9 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import pickle
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import zstandard
@@ -428,23 +426,9 @@ class ModelBank:
     def copy(self) -> ModelBank:
         return copy.deepcopy(self)
 
-    # --- the shipped prior ----------------------------------------------------------
-    @classmethod
-    def with_prior(cls) -> ModelBank:
-        """The pre-trained global prior (package data, else AURORA_HOME cache, else trained
-        now from the synthetic generator and cached)."""
-        from aurora_stream.recommend import prior
-
-        return prior.load_prior()
-
 
 def _normalised(p: dict[Any, float]) -> dict[str, float]:
     total = sum(v for v in p.values() if v > 0)
     if total <= 0:
         return {}
     return {str(k): v / total for k, v in p.items() if v > 0}
-
-
-def aurora_home() -> Path:
-    """Where local state lives (``AURORA_HOME``, default ``~/.aurora``)."""
-    return Path(os.environ.get("AURORA_HOME") or Path.home() / ".aurora")

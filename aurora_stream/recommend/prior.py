@@ -1,111 +1,25 @@
-"""The shipped global prior: trained deterministically from the synthetic generator.
+"""The shipped global prior, loaded (never built) by a worker.
 
-Building profiles a few thousand synthetic columns (~10 ms each with the live
-profiler), so the trained bank ships as package data (``aurora_stream/data/prior.bin``)
-and loads in milliseconds. ``load_prior`` falls back to a copy cached in
-``$AURORA_HOME/prior/`` and, failing that, builds and caches one (a one-off cost).
-Rebuild the shipped file after changing the generator, the policy, the fingerprint or
-the model configuration (bump ``PRIOR_TAG``)::
-
-    python -m aurora_stream.recommend.prior build
-
-Each synthetic column is learned twice: from its full profile, and from a
-"SortingHat-like" view that keeps only what a five-sample summary would show (shape
-fractions from five values, no quantiles, skew or top-k), so the prior also copes with
-sparser views such as bootstrapped SortingHat rows.
+``aurora_stream/data/prior.bin`` is package data built deterministically by
+``python -m aurora_stream.training.build``. It is the only pickle a worker loads without a
+state signature: it ships with the code, like the code itself. Nothing in ``AURORA_HOME``
+is ever unpickled unless its HMAC signature checks (``learn/store.py``). A missing or
+unreadable shipped prior (e.g. after a River upgrade) is an installation error with the
+command that fixes it, not a silent rebuild.
 """
 
 from __future__ import annotations
 
-import random
-import sys
-from collections.abc import Iterator
-from dataclasses import replace
 from importlib import resources
-from pathlib import Path
 
-from aurora_stream.profile.fingerprint import fingerprint, name_flags
-from aurora_stream.profile.sketch import profile_values
-from aurora_stream.profile.view import ProfileView
-from aurora_stream.recommend.models import ModelBank, aurora_home
-from aurora_stream.recommend.policy import labels_for
-from aurora_stream.recommend.sortinghat import sample_shapes_many
-from aurora_stream.recommend.synthetic import SyntheticColumn, generate
+from aurora_stream.recommend.models import ModelBank
 
 PRIOR_TAG = "prior-v1"
-N_COLUMNS = 4000
-SEED = 20260
-EPOCHS = 3
 DATA_FILE = "prior.bin"
 
-_SPARSE_DROP = ("top1_frac", "top5_frac", "skew", "kurtosis", "q01", "q25", "q50", "q75",
-                "q99", "zero_frac", "len_min", "len_max", "is_monotonic")
 
-
-def sparse_view(view: ProfileView, sample_fracs: dict[str, float]) -> ProfileView:
-    """What a SortingHat-style summary of the same column would show."""
-    cleared = dict.fromkeys(_SPARSE_DROP)
-    return replace(view, **cleared, **sample_fracs)  # type: ignore[arg-type]
-
-
-def scaled_view(view: ProfileView, factor: float) -> ProfileView:
-    """The same column as if it were ``factor`` times longer: counts grow, and so do the
-    distinct values of a column whose values are mostly distinct (ids, text); a column
-    that repeats a few levels keeps its levels. Real files are far longer than the
-    synthetic columns (kept short so that the profile is exact and deterministic)."""
-    if view.count is None or view.distinct_count is None:
-        return view
-    non_null = view.count - (view.null_count or 0.0)
-    grows = (view.distinct_frac or 0.0) >= 0.5
-    distinct = view.distinct_count * factor if grows else view.distinct_count
-    return replace(
-        view,
-        count=view.count * factor,
-        null_count=(view.null_count or 0.0) * factor,
-        distinct_count=distinct,
-        distinct_frac=min(distinct / (non_null * factor), 1.0) if non_null else None,
-    )
-
-
-def training_rows(
-    columns: list[SyntheticColumn], seed: int = SEED
-) -> list[tuple[dict[str, float], dict[str, str]]]:
-    """(fingerprint, labels) pairs: each column's full view, its SortingHat-like view, and
-    that view scaled to a 3x-1000x longer column."""
-    rng = random.Random(seed)
-    samples = []
-    for c in columns:
-        non_null = [v for v in c.values if v is not None]
-        samples.append(rng.sample(non_null, min(5, len(non_null))))
-    fracs = sample_shapes_many(samples)
-    rows = []
-    for c, f in zip(columns, fracs, strict=True):
-        view = profile_values(c.values)
-        flags = name_flags(c.name)
-        y = labels_for(c.feature_type, view)
-        rows.append((fingerprint(view, flags), y))
-        sparse = sparse_view(view, f)
-        rows.append((fingerprint(sparse, flags), y))
-        rows.append((fingerprint(scaled_view(sparse, 10 ** rng.uniform(0.5, 3)), flags), y))
-    return rows
-
-
-def shuffled_epochs(rows: list, epochs: int, seed: int) -> Iterator:
-    """The rows ``epochs`` times, each pass in its own seeded order (online learners
-    must not see the data grouped by class)."""
-    for e in range(epochs):
-        order = list(rows)
-        random.Random(seed + e).shuffle(order)
-        yield from order
-
-
-def build_prior(n_columns: int = N_COLUMNS, seed: int = SEED, epochs: int = EPOCHS) -> ModelBank:
-    """Train a fresh bank's prior from ``n_columns`` synthetic columns (deterministic)."""
-    bank = ModelBank()
-    rows = training_rows(generate(n_columns, seed), seed)
-    bank.learn_many(shuffled_epochs(rows, epochs, seed))
-    bank.mark_synthetic(PRIOR_TAG)
-    return bank
+class PriorUnavailable(RuntimeError):
+    """The shipped prior is missing or cannot be read by the installed libraries."""
 
 
 def _shipped() -> bytes | None:
@@ -113,45 +27,19 @@ def _shipped() -> bytes | None:
     return ref.read_bytes() if ref.is_file() else None
 
 
-def _cached_path() -> Path:
-    return aurora_home() / "prior" / f"{PRIOR_TAG}.bin"
-
-
 def load_prior() -> ModelBank:
-    """Shipped prior, else the AURORA_HOME copy, else build one now and cache it."""
-    for data in (_shipped(), _read(_cached_path())):
-        if data is None:
-            continue
-        try:
-            bank = ModelBank.from_bytes(data)
-        except Exception:  # unreadable (e.g. written by another River version): rebuild
-            continue
-        if bank.prior_tag == PRIOR_TAG:
-            return bank
-    bank = build_prior(n_columns=N_COLUMNS, seed=SEED, epochs=EPOCHS)
-    path = _cached_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(bank.to_bytes())
-    tmp.replace(path)
+    """The shipped prior (see the module docstring)."""
+    data = _shipped()
+    fix = "rebuild it with: python -m aurora_stream.training.build"
+    if data is None:
+        raise PriorUnavailable(f"the shipped prior aurora_stream/data/{DATA_FILE} is missing; "
+                               f"{fix}")
+    try:
+        bank = ModelBank.from_bytes(data)
+    except Exception as exc:
+        raise PriorUnavailable(f"the shipped prior cannot be read ({exc.__class__.__name__}: "
+                               f"{exc}); {fix}") from None
+    if bank.prior_tag != PRIOR_TAG:
+        raise PriorUnavailable(f"the shipped prior is {bank.prior_tag}, the code expects "
+                               f"{PRIOR_TAG}; {fix}")
     return bank
-
-
-def _read(path: Path) -> bytes | None:
-    return path.read_bytes() if path.is_file() else None
-
-
-def main(argv: list[str]) -> int:
-    """``build [PATH]``: train the prior and write it (default: the package data file)."""
-    if not argv or argv[0] != "build":
-        print("usage: python -m aurora_stream.recommend.prior build [PATH]", file=sys.stderr)
-        return 2
-    out = Path(argv[1]) if len(argv) > 1 else Path(__file__).parents[1] / "data" / DATA_FILE
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(build_prior().to_bytes())
-    print(f"wrote {out} ({out.stat().st_size} bytes, {PRIOR_TAG})")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

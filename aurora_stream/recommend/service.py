@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import time
 
-from aurora_stream.events import ColumnProfile, Recommendation, ReviewRequest
 from aurora_stream.profile.fingerprint import fingerprint, fingerprint_key
 from aurora_stream.profile.view import ProfileView
 from aurora_stream.recommend.recommender import Recommender
+from aurora_stream.wire.records import ColumnProfile, Recommendation, ReviewRequest
 
 
 def recommendation_id(dataset_id: str, column: int) -> str:

@@ -16,7 +16,7 @@ from aurora_stream.profile import agents as profile_agents
 from aurora_stream.recommend import agents as recommend_agents
 from aurora_stream.service import quirks, sqlite_store
 from aurora_stream.service.runtime import Runtime
-from aurora_stream.service.topics import specs
+from aurora_stream.wire.topics import specs
 
 STAGES = (profile_agents, recommend_agents, learn_agents)
 MAX_MESSAGE = 16 << 20  # a 1 MiB CSV chunk must fit, with room (aiokafka defaults to 1 MiB)

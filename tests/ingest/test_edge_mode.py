@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from aurora_stream.client.consume import ResultCollector
+from aurora_stream.client.publish import new_dataset_id, publish_file
 from aurora_stream.config import Settings
-from aurora_stream.service.consume import ResultCollector
-from aurora_stream.service.publish import new_dataset_id, publish_file
 from aurora_stream.service.worker import Worker
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

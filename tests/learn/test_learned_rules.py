@@ -113,8 +113,8 @@ def test_recommend_computes_the_same_regions_as_the_learned_rules() -> None:
     from aurora_stream.profile.fingerprint import name_flags
     from aurora_stream.profile.sketch import profile_values
     from aurora_stream.recommend import models
-    from aurora_stream.recommend.sortinghat import examples
-    from aurora_stream.recommend.synthetic import generate
+    from aurora_stream.training.sortinghat import examples
+    from aurora_stream.training.synthetic import generate
 
     xs = [fingerprint(v, flags) for v, flags in (
         (INT_CODES, ("customer", "zip", "id")), (SENTENCE, ("comment",)), (PRICE, ()))]

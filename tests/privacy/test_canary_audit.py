@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from aurora_stream.client.consume import ResultCollector
+from aurora_stream.client.publish import new_dataset_id, publish_file
 from aurora_stream.config import Settings
 from aurora_stream.privacy.audit import (
     AuditReport,
@@ -23,10 +25,8 @@ from aurora_stream.privacy.audit import (
     scan_topics,
     search_blob,
 )
-from aurora_stream.service.consume import ResultCollector
-from aurora_stream.service.publish import new_dataset_id, publish_file
-from aurora_stream.service.topics import raw_topics
 from aurora_stream.service.worker import Worker
+from aurora_stream.wire.topics import raw_topics
 
 CANARY_NAMES = ["zqxcanaryname", "Vwkcanaryemailcol"]
 CANARY_STRINGS = ["CANARYmxq7v4lue", "plover-canary-9d2e"]

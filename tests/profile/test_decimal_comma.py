@@ -6,11 +6,11 @@ from pathlib import Path
 
 import polars as pl
 
-from aurora_stream.events import CsvChunk
 from aurora_stream.ingest.chunker import read_table
 from aurora_stream.ingest.dialect import Dialect, sniff
 from aurora_stream.profile.columns import canonical_numbers, process_chunk
 from aurora_stream.profile.sketch import ColumnSketch
+from aurora_stream.wire.records import CsvChunk
 
 EUROPEAN = Path(__file__).resolve().parents[2] / "examples" / "european.csv"
 

@@ -9,6 +9,8 @@ from aurora_stream.profile.fingerprint import fingerprint, name_flags
 from aurora_stream.profile.sketch import profile_values
 from aurora_stream.recommend import prior
 from aurora_stream.recommend.models import TARGETS, ModelBank
+from aurora_stream.recommend.prior import load_prior
+from aurora_stream.training import build
 
 URLS = fingerprint(profile_values([f"https://site.org/p/{i}" for i in range(40)]), ("url",))
 NUMS = fingerprint(profile_values([str(i * 1.5) for i in range(40)]), name_flags("weight"))
@@ -17,7 +19,7 @@ WORDS = fingerprint(profile_values(["red", "blue", "green"] * 20), name_flags("c
 
 @pytest.fixture(scope="module")
 def shipped() -> ModelBank:
-    return ModelBank.with_prior()
+    return load_prior()
 
 
 def test_shipped_prior_loads_fast_and_knows_the_obvious(shipped: ModelBank) -> None:
@@ -84,78 +86,25 @@ def test_learning_into_the_prior_changes_everyone_and_the_version() -> None:
 
 
 def test_prior_build_is_deterministic() -> None:
-    a = prior.build_prior(n_columns=40, epochs=1)
-    b = prior.build_prior(n_columns=40, epochs=1)
+    a = build.build_prior(n_columns=40, epochs=1)
+    b = build.build_prior(n_columns=40, epochs=1)
     for fp in (URLS, NUMS, WORDS):
         assert a.predict_proba(fp, "u") == b.predict_proba(fp, "u")
     assert a.prior_version() == b.prior_version() == prior.PRIOR_TAG
 
 
-def test_missing_package_data_builds_and_caches_in_aurora_home(
+def test_missing_shipped_prior_is_a_clear_error_not_an_unsigned_fallback(
     aurora_home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(prior, "_shipped", lambda: None)
-    monkeypatch.setattr(prior, "N_COLUMNS", 30)
-    monkeypatch.setattr(prior, "EPOCHS", 1)
-    built = prior.load_prior()
-    cached = aurora_home / "prior" / f"{prior.PRIOR_TAG}.bin"
-    assert cached.is_file()
-    again = prior.load_prior()  # now read from the cache, not rebuilt
-    assert again.predict_proba(URLS, "u") == built.predict_proba(URLS, "u")
+    planted = aurora_home / "prior" / f"{prior.PRIOR_TAG}.bin"  # the 0.1.0 cache location
+    planted.parent.mkdir()
+    planted.write_bytes(build.build_prior(n_columns=20, epochs=1).to_bytes())
+    with pytest.raises(prior.PriorUnavailable, match="python -m aurora_stream.training.build"):
+        prior.load_prior()
 
 
-def test_unreadable_cached_prior_is_rebuilt(aurora_home, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_shipped_prior_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prior, "_shipped", lambda: b"not a model bank")
-    monkeypatch.setattr(prior, "N_COLUMNS", 30)
-    monkeypatch.setattr(prior, "EPOCHS", 1)
-    bank = prior.load_prior()
-    assert bank.prior_version() == prior.PRIOR_TAG
-    assert (aurora_home / "prior" / f"{prior.PRIOR_TAG}.bin").is_file()
-
-
-def test_corrections_of_one_kind_leave_other_kinds_of_column_alone(shipped: ModelBank) -> None:
-    """The local expert only votes where the user has corrections (same region); elsewhere
-    the user sees the (barely) adapted prior."""
-    bank = shipped.copy()
-    before = [(fp, bank.predict_proba(fp, "ann")["feature_type"]) for fp in (URLS, NUMS)]
-    for _ in range(8):
-        bank.learn_one(WORDS, {"feature_type": "context-specific"}, "ann")
-    assert bank.user_weight("ann", WORDS) > 0.3
-    assert bank.user_weight("ann", URLS) == bank.user_weight("ann", NUMS) == 0.0
-    assert bank.region_corrections("ann", WORDS) == 8 and bank.region_corrections("ann", NUMS) == 0
-    for fp, p in before:
-        q = bank.predict_proba(fp, "ann")["feature_type"]
-        assert max(q, key=q.get) == max(p, key=p.get)
-        assert q.get("context-specific", 0.0) < 0.2
-
-
-def test_a_user_who_agrees_with_the_prior_keeps_the_prior(shipped: ModelBank) -> None:
-    bank = shipped.copy()
-    p = bank.predict_proba(URLS, "ann")["feature_type"]
-    for _ in range(5):
-        bank.learn_one(NUMS, {"feature_type": "numeric"}, "ann")
-    q = bank.predict_proba(URLS, "ann")["feature_type"]
-    assert max(q, key=q.get) == "url" and q["url"] >= p["url"] - 0.05
-
-
-def test_version_names_the_l5_generation() -> None:
-    bank = ModelBank()
-    bank.learn_one(NUMS, {"feature_type": "numeric"}, "ann")
-    assert bank.version("ann") == "user:ann@v1+prior-v0"
-    bank.users["ann"].generation = 2  # what ChampionChallenger does on a swap
-    assert bank.version("ann") == "user:ann@v1.g2+prior-v0"
-
-
-def test_states_saved_before_adapters_still_load() -> None:
-    import pickle
-
-    from aurora_stream.recommend.models import Learners, user_model
-
-    old = Learners({t: user_model() for t in TARGETS}, 3)
-    for name in ("adapters", "evidence", "generation"):
-        del old.__dict__[name]
-    back = pickle.loads(pickle.dumps(old))
-    assert (back.n, back.adapters, back.evidence, back.generation) == (3, {}, {}, 0)
-    bank = ModelBank()
-    bank.users["ann"] = back
-    assert bank.predict_proba(NUMS, "ann")["feature_type"] == {}  # untrained, but no error
+    with pytest.raises(prior.PriorUnavailable, match="cannot be read"):
+        prior.load_prior()

@@ -10,8 +10,9 @@ from aurora_stream.profile.view import ProfileView
 from aurora_stream.recommend.cache import InProcessCache
 from aurora_stream.recommend.decision import Recommendation
 from aurora_stream.recommend.models import ModelBank
+from aurora_stream.recommend.prior import load_prior
 from aurora_stream.recommend.recommender import Recommender
-from aurora_stream.recommend.synthetic import generate
+from aurora_stream.training.synthetic import generate
 from aurora_stream.vocab import is_valid
 
 URLS = profile_values([f"https://shop.example.com/item/{i}" for i in range(80)])
@@ -20,7 +21,7 @@ CODES = profile_values([str(i % 7) for i in range(300)])
 
 @pytest.fixture(scope="module")
 def prior() -> ModelBank:
-    return ModelBank.with_prior()
+    return load_prior()
 
 
 def valid(rec: Recommendation) -> bool:

@@ -7,7 +7,7 @@ import pytest
 from aurora_stream.profile.fingerprint import name_flags
 from aurora_stream.profile.sketch import profile_values
 from aurora_stream.recommend.rules import RULES, RuleSet, rule_input
-from aurora_stream.recommend.synthetic import generate
+from aurora_stream.training.synthetic import generate
 from aurora_stream.vocab import is_valid
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aurora_stream.recommend.models import ModelBank
-from aurora_stream.recommend.sortinghat import examples, replay_sortinghat, row_to_view
+from aurora_stream.training.sortinghat import examples, replay_sortinghat, row_to_view
 
 COLUMNS = ("Record_id,Attribute_name,y_act,total_vals,num_nans,%_nans,num_of_dist_val,"
            "%_dist_val,mean,std_dev,min_val,max_val,sample_1,sample_2,sample_3,sample_4,"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import collections
 
-from aurora_stream.recommend.synthetic import MAX_ROWS, generate, labelled_columns
+from aurora_stream.training.synthetic import MAX_ROWS, generate, labelled_columns
 from aurora_stream.vocab import FEATURE_TYPES, is_valid
 
 

@@ -25,9 +25,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from aurora_stream.config import Settings
-from aurora_stream.events import Recommendation, decode
 from aurora_stream.service.worker import Worker
 from aurora_stream.vocab import is_valid
+from aurora_stream.wire.records import Recommendation, decode
 
 AURORA = str(Path(sys.executable).with_name("aurora"))
 REPO = Path(__file__).resolve().parents[2]

@@ -18,9 +18,9 @@ from service_helpers import (
     worker_settings,
 )
 
-from aurora_stream.events import DeadLetter, decode
-from aurora_stream.service.consume import ResultCollector
-from aurora_stream.service.publish import publish_file
+from aurora_stream.client.consume import ResultCollector
+from aurora_stream.client.publish import publish_file
+from aurora_stream.wire.records import DeadLetter, decode
 
 CSV_CHUNKS = "aurora.csv-chunks"
 COLUMN_CHUNKS = "aurora.column-chunks"

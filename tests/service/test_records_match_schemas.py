@@ -6,7 +6,7 @@ import fastjsonschema
 import orjson
 import pytest
 
-from aurora_stream.events import (
+from aurora_stream.wire.records import (
     RECORDS,
     ColumnChunk,
     CsvChunk,
@@ -17,7 +17,7 @@ from aurora_stream.events import (
     json_schema,
     schema_path,
 )
-from aurora_stream.service.topics import specs
+from aurora_stream.wire.topics import specs
 
 SAMPLES: dict[str, dict] = {
     "csv-chunk": {"dataset_id": "d", "user_id": "u", "seq": 0, "last": True, "first_line": 1,
@@ -68,7 +68,7 @@ def test_every_record_has_a_sample_and_a_topic() -> None:
 @pytest.mark.parametrize("record", RECORDS, ids=_id)
 def test_committed_schema_is_the_generated_one(record: type[Event]) -> None:
     path = schema_path(record)
-    assert path.is_file(), f"{path.name} missing: run python -m aurora_stream.events"
+    assert path.is_file(), f"{path.name} missing: run python -m aurora_stream.wire.records"
     committed = orjson.loads(path.read_bytes())
     assert committed == json_schema(record), f"{path.name} is stale: regenerate it"
 

@@ -14,8 +14,8 @@ from service_helpers import (
     worker_settings,
 )
 
-from aurora_stream.service.consume import ResultCollector
-from aurora_stream.service.publish import publish_file
+from aurora_stream.client.consume import ResultCollector
+from aurora_stream.client.publish import publish_file
 
 
 def test_one_recommendation_per_column(broker, aurora_home: Path, tmp_path: Path) -> None:

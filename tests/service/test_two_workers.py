@@ -18,8 +18,8 @@ from service_helpers import (
     wide_csv,
 )
 
+from aurora_stream.client.publish import publish_file
 from aurora_stream.service.ports import free_port
-from aurora_stream.service.publish import publish_file
 
 
 def _recommended(port: int) -> float:

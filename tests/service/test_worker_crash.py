@@ -19,7 +19,7 @@ from service_helpers import (
     wide_csv,
 )
 
-from aurora_stream.service.publish import publish_file
+from aurora_stream.client.publish import publish_file
 
 
 async def _wait_column_chunks(bootstrap: str, dataset_id: str, target: int,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import orjson
 
-from aurora_stream.events import Recommendation
+from aurora_stream.wire.records import Recommendation
 
 
 def _dir(home: Path) -> Path:

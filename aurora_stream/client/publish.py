@@ -10,12 +10,12 @@ from typing import BinaryIO
 
 from aiokafka import AIOKafkaProducer
 
-from aurora_stream.events import CsvChunk
 from aurora_stream.ingest.chunker import read_table
 from aurora_stream.ingest.dialect import Dialect, sniff
 from aurora_stream.ingest.source import open_source, prepend
 from aurora_stream.profile.columns import process_chunk
-from aurora_stream.service.topics import COLUMN_CHUNKS, CSV_CHUNKS
+from aurora_stream.wire.records import CsvChunk
+from aurora_stream.wire.topics import COLUMN_CHUNKS, CSV_CHUNKS
 
 MAX_MESSAGE = 16 << 20
 

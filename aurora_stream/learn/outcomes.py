@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from aurora_stream.events import Correction as CorrectionEvent
-from aurora_stream.events import LearnEvent
 from aurora_stream.learn.learner import Correction, InvalidCorrection, LearnOutcome, Triple
+from aurora_stream.wire.records import Correction as CorrectionEvent
+from aurora_stream.wire.records import LearnEvent
 
 _ECHO = ("fingerprint", "fingerprint_key", "model_version", "feature_type", "transformation",
          "imputation", "layer", "provenance")

@@ -88,8 +88,8 @@ async def _through_pipeline(settings: Settings, files: list[Path]) -> tuple[list
                                                                            list[float]]:
     """Per file: wall seconds from first publish to last recommendation, and the latency from
     the last chunk published to the last recommendation received."""
-    from aurora_stream.service.consume import ResultCollector
-    from aurora_stream.service.publish import new_dataset_id, publish_file
+    from aurora_stream.client.consume import ResultCollector
+    from aurora_stream.client.publish import new_dataset_id, publish_file
     from aurora_stream.service.worker import running_stack
 
     walls, lats = [], []
@@ -115,7 +115,7 @@ def cold_start(path: Path, home: Path) -> float:
     """Seconds from process start to exit of ``aurora run FILE --json``."""
     env = {**os.environ, "AURORA_HOME": str(home)}
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "aurora_stream.service.cli", "run", str(path),
+    subprocess.run([sys.executable, "-m", "aurora_stream.cli.main", "run", str(path),
                     "--json"], env=env, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     return time.perf_counter() - t0
@@ -183,7 +183,7 @@ def peak_rss_of_run(path: Path, home: Path) -> tuple[float, float]:
     """
     env = {**os.environ, "AURORA_HOME": str(home)}
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "aurora_stream.service.cli", "run",
+    proc = subprocess.Popen([sys.executable, "-m", "aurora_stream.cli.main", "run",
                              str(path), "--json"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     peak = 0.0
@@ -214,9 +214,9 @@ async def _corrections(settings: Settings, sequential: int, burst: int
                        ) -> tuple[list[float], float]:
     """Latency of single corrections (sent -> applied event received) and the rate of a
     burst, through one in-process worker and the real broker."""
-    from aurora_stream.service.consume import ResultCollector
-    from aurora_stream.service.feedback import FeedbackClient, correction_for
-    from aurora_stream.service.publish import new_dataset_id, publish_file
+    from aurora_stream.client.consume import ResultCollector
+    from aurora_stream.client.feedback import FeedbackClient, correction_for
+    from aurora_stream.client.publish import new_dataset_id, publish_file
     from aurora_stream.service.worker import running_stack
 
     with tempfile.TemporaryDirectory() as tmp:

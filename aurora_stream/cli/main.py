@@ -86,9 +86,9 @@ def _progress(transient: bool = True) -> Progress:
 
 async def _publish_and_collect(settings: Settings, file: str, bootstrap: str, *, dataset: str |
                                None, edge: bool, timeout: float):
-    from aurora_stream.service.consume import ResultCollector
-    from aurora_stream.service.localstate import remember_dataset, remember_recommendations
-    from aurora_stream.service.publish import new_dataset_id, publish_file
+    from aurora_stream.cli.localstate import remember_dataset, remember_recommendations
+    from aurora_stream.client.consume import ResultCollector
+    from aurora_stream.client.publish import new_dataset_id, publish_file
 
     collector = await ResultCollector(bootstrap, from_start=False).start()
     try:
@@ -111,7 +111,7 @@ async def _publish_and_collect(settings: Settings, file: str, bootstrap: str, *,
 
 
 def _show(pub, recs, rejected, as_json: bool) -> None:
-    from aurora_stream.service.render import print_json_lines, print_summary, print_table
+    from aurora_stream.cli.render import print_json_lines, print_summary, print_table
 
     if as_json:
         print_json_lines(recs, pub.columns)
@@ -153,8 +153,8 @@ def run(
 
 
 def _run_async(main) -> int:
+    from aurora_stream.client.consume import DatasetFailed
     from aurora_stream.ingest.source import SourceError
-    from aurora_stream.service.consume import DatasetFailed
 
     try:
         return asyncio.run(main())
@@ -224,8 +224,8 @@ def publish(
     running = _running_broker(settings)
 
     async def main() -> int:
-        from aurora_stream.service.localstate import remember_dataset
-        from aurora_stream.service.publish import new_dataset_id, publish_file
+        from aurora_stream.cli.localstate import remember_dataset
+        from aurora_stream.client.publish import new_dataset_id, publish_file
         from aurora_stream.service.worker import running_stack
 
         if running is None:
@@ -263,10 +263,10 @@ def recommendations(
     running = _running_broker(settings)
 
     async def main() -> int:
-        from aurora_stream.events import Recommendation
-        from aurora_stream.service.consume import ResultCollector
-        from aurora_stream.service.localstate import load_dataset, remember_recommendations
-        from aurora_stream.service.render import print_json_lines, print_table
+        from aurora_stream.cli.localstate import load_dataset, remember_recommendations
+        from aurora_stream.cli.render import print_json_lines, print_table
+        from aurora_stream.client.consume import ResultCollector
+        from aurora_stream.wire.records import Recommendation
 
         recs: list[Recommendation] = []
         if running is not None:
@@ -294,12 +294,12 @@ def recommendations(
 
 def _feedback(settings: Settings, dataset: str, columns: list[str] | None, *, accepted: bool,
               user: str | None, timeout: float, **fields: str | None) -> int:
-    from aurora_stream.service.feedback import correction_for, send_and_wait
-    from aurora_stream.service.localstate import (
+    from aurora_stream.cli.localstate import (
         column_position,
         load_dataset,
         stored_recommendation,
     )
+    from aurora_stream.client.feedback import correction_for, send_and_wait
     from aurora_stream.service.worker import running_stack
 
     doc = load_dataset(settings.home, dataset)
@@ -459,7 +459,7 @@ def privacy_audit(
         scan_redis,
         scan_topics,
     )
-    from aurora_stream.service.topics import raw_topics
+    from aurora_stream.wire.topics import raw_topics
 
     _quiet_logs()
     settings = _settings(broker, home, None, redis)
@@ -491,7 +491,7 @@ def privacy_audit(
 def learn_bootstrap(sortinghat: Annotated[Path, typer.Option(help="SortingHat-format CSV")],
                     home: HomeOpt = None) -> None:
     """Replay a SortingHat-format file (one row per column) into the global prior."""
-    from aurora_stream.recommend.sortinghat import replay_sortinghat
+    from aurora_stream.training.sortinghat import replay_sortinghat
 
     learner = _local_learner(_settings(None, home))
     with err.status(f"replaying {sortinghat} into the prior"):
@@ -503,7 +503,7 @@ def learn_bootstrap(sortinghat: Annotated[Path, typer.Option(help="SortingHat-fo
 @app.command()
 def sniff(file: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show what the reader decided for FILE (the parse stage uses exactly this)."""
-    from aurora_stream.service.publish import sniff_source
+    from aurora_stream.client.publish import sniff_source
 
     dialect, _ = sniff_source(file)
     if as_json:
@@ -528,7 +528,7 @@ def bench_pipeline(
     """End-to-end MB/s against polars.read_csv of the same file, latency and cold start."""
     from rich.table import Table
 
-    from aurora_stream.service.bench import run_pipeline_bench, summary_rows
+    from aurora_stream.cli.bench import run_pipeline_bench, summary_rows
 
     _quiet_logs()
     with err.status(f"pipeline bench on {mb:.0f} MB (generating, baseline, pipeline) ..."):
@@ -548,7 +548,7 @@ def bench_memory(
     """Peak RSS of the publisher+worker process of aurora run at several file sizes."""
     from rich.table import Table
 
-    from aurora_stream.service.bench import run_memory_bench
+    from aurora_stream.cli.bench import run_memory_bench
 
     mbs = [float(x) for x in sizes.split(",") if x.strip()]
     with err.status(f"aurora run on generated files of {sizes} MB ..."):
@@ -569,7 +569,7 @@ def bench_corrections(
     """Correction -> applied latency (p50/p95) and corrections/s one worker sustains."""
     from rich.table import Table
 
-    from aurora_stream.service.bench import percentile, run_corrections_bench
+    from aurora_stream.cli.bench import percentile, run_corrections_bench
 
     _quiet_logs()
     with err.status("corrections bench ..."):

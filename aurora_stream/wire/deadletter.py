@@ -6,8 +6,8 @@ import logging
 import time
 from typing import Any
 
-from aurora_stream.events import DeadLetter
-from aurora_stream.service.topics import raw_topics
+from aurora_stream.wire.records import DeadLetter
+from aurora_stream.wire.topics import raw_topics
 
 log = logging.getLogger("aurora.dead-letter")
 

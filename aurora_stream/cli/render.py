@@ -8,7 +8,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from aurora_stream.events import Recommendation, RejectedRow
+from aurora_stream.wire.records import Recommendation, RejectedRow
 
 
 def column_label(rec: Recommendation, names: Sequence[str] | None) -> str:

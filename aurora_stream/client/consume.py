@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer
 
-from aurora_stream.events import DeadLetter, InvalidEvent, Recommendation, RejectedRow, decode
-from aurora_stream.service.topics import DEAD_LETTER, RECOMMENDATIONS, REJECTED_ROWS
+from aurora_stream.wire.records import DeadLetter, InvalidEvent, Recommendation, RejectedRow, decode
+from aurora_stream.wire.topics import DEAD_LETTER, RECOMMENDATIONS, REJECTED_ROWS
 
 MAX_MESSAGE = 16 << 20
 

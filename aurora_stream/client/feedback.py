@@ -6,11 +6,11 @@ import time
 import uuid
 from collections.abc import Sequence
 
-from aurora_stream.events import Correction, InvalidEvent, LearnEvent, Recommendation, decode
-from aurora_stream.service.consume import consumer, start_positioned
-from aurora_stream.service.publish import producer
-from aurora_stream.service.topics import CORRECTIONS, LEARN_EVENTS
+from aurora_stream.client.consume import consumer, start_positioned
+from aurora_stream.client.publish import producer
 from aurora_stream.vocab import ALL_TRANSFORMATIONS, FEATURE_TYPES, IMPUTATIONS
+from aurora_stream.wire.records import Correction, InvalidEvent, LearnEvent, Recommendation, decode
+from aurora_stream.wire.topics import CORRECTIONS, LEARN_EVENTS
 
 
 def correction_for(rec: Recommendation, *, user_id: str | None = None, accepted: bool,

@@ -1,7 +1,7 @@
 """The event records every topic carries, and their JSON Schemas.
 
 One ``faust.Record`` per event type. ``schemas/<name>.v<version>.json`` is generated from
-these classes (``python -m aurora_stream.events``) and a test checks that the two agree.
+these classes (``python -m aurora_stream.wire.records``) and a test checks that the two agree.
 Agents receive raw bytes and call :func:`decode`, which validates against the schema file,
 so that an invalid event becomes a dead letter instead of an exception inside Faust.
 
@@ -24,7 +24,7 @@ import orjson
 
 from aurora_stream.vocab import ALL_TRANSFORMATIONS, FEATURE_TYPES, IMPUTATIONS
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 _ID = {"type": "string", "minLength": 1, "maxLength": 200}
 
 

@@ -1,0 +1,1 @@
+"""Clients of the pipeline: publish files, read recommendations, send feedback."""

@@ -1,0 +1,1 @@
+"""Build time only: synthetic columns, the SortingHat import, the prior build."""
