@@ -17,6 +17,22 @@ def aurora_home() -> Path:
     return Path(os.environ.get("AURORA_HOME") or Path.home() / ".aurora").expanduser()
 
 
+def log_level() -> str:
+    """``AURORA_LOG_LEVEL`` (default ERROR): how much the CLI and workers log."""
+    return os.environ.get("AURORA_LOG_LEVEL", "ERROR").upper()
+
+
+def sketch_key() -> str | None:
+    """``AURORA_SKETCH_KEY``: a secret shared by publishers and workers that keys value
+    hashes in sketches (see profile/hashing.py); None = a fixed public seed."""
+    return os.environ.get("AURORA_SKETCH_KEY") or None
+
+
+def broker_log_level() -> str:
+    """``AURORA_BROKER_LOG`` (default warn): the embedded broker's RUST_LOG."""
+    return os.environ.get("AURORA_BROKER_LOG", "warn")
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
@@ -37,11 +53,12 @@ class Settings:
     rule_support: int = 3  # corrections that induce an L1 rule
     epsilon_per_day: float = 1.0  # DP budget per user per day for the shared prior
     broker_kind: str | None = None  # "tansu" or "kafka"; None = tansu when embedded
+    state_key: str | None = None  # hex HMAC key of learned state; None = AURORA_HOME/state.key
 
     @property
     def on_tansu(self) -> bool:
         """The broker is Tansu (embedded, or an external one such as the tests'), whose
-        measured quirks the worker works around (see service/quirks.py)."""
+        measured quirks the worker works around (see service/tansu.py)."""
         return (self.broker_kind or ("tansu" if self.embedded else "kafka")) == "tansu"
 
     @property
@@ -66,11 +83,18 @@ class Settings:
             rule_support=int(_env("AURORA_RULE_SUPPORT", "3")),
             epsilon_per_day=float(_env("AURORA_EPSILON_PER_DAY", "1.0")),
             broker_kind=os.environ.get("AURORA_BROKER_KIND") or None,
+            state_key=os.environ.get("AURORA_STATE_KEY") or None,
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "home" in given:
             given["home"] = Path(str(given["home"])).expanduser()
         return replace(s, **given)
+
+    @property
+    def shared_state(self) -> bool:
+        """Users' learned state lives in Redis (a broker and a Redis URL are configured),
+        so any worker can serve any user; else on local disk (the embedded mode)."""
+        return bool(self.redis_url) and not self.embedded
 
     @property
     def embedded(self) -> bool:

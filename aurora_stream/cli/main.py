@@ -72,7 +72,9 @@ def _running_broker(settings: Settings) -> str | None:
 def _quiet_logs() -> None:
     import logging
 
-    level = os.environ.get("AURORA_LOG_LEVEL", "ERROR").upper()
+    from aurora_stream.config import log_level
+
+    level = log_level()
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for name in ("aiokafka", "faust", "mode", "kafka"):
         logging.getLogger(name).setLevel(level)
@@ -140,25 +142,42 @@ def run(
     _quiet_logs()
     settings = _settings(broker, home, user, redis)
 
+    running = _running_broker(settings)
+
     async def main() -> int:
         from aurora_stream.service.worker import running_stack
 
-        async with running_stack(settings) as (bootstrap, _worker):
+        if running is not None:  # an `aurora up` serves this home: use it
             pub, recs, rejected = await _publish_and_collect(
-                settings, file, bootstrap, dataset=dataset, edge=edge, timeout=timeout)
+                settings, file, running.split("://", 1)[-1], dataset=dataset, edge=edge,
+                timeout=timeout)
+        else:
+            async with running_stack(settings) as (bootstrap, _worker):
+                pub, recs, rejected = await _publish_and_collect(
+                    settings, file, bootstrap, dataset=dataset, edge=edge, timeout=timeout)
         _show(pub, recs, rejected, as_json)
         return 0
 
     raise typer.Exit(_run_async(main))
 
 
-def _run_async(main) -> int:
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Failures a user can act on: one line on stderr, exit 2 (no traceback)."""
     from aurora_stream.client.consume import DatasetFailed
     from aurora_stream.ingest.source import SourceError
+    from aurora_stream.learn.learner import UserStateUnavailable
+    from aurora_stream.learn.store import TamperedStateError
+    from aurora_stream.recommend.prior import PriorUnavailable
+    from aurora_stream.service.homelock import HomeBusy
 
+    return (SourceError, FileNotFoundError, KeyError, TimeoutError, DatasetFailed, HomeBusy,
+            UserStateUnavailable, TamperedStateError, PriorUnavailable, PermissionError)
+
+
+def _run_async(main) -> int:
     try:
-        return asyncio.run(main())
-    except (SourceError, FileNotFoundError, KeyError, TimeoutError, DatasetFailed) as exc:
+        return asyncio.run(main()) or 0
+    except _user_errors() as exc:
         err.print(f"[red]error:[/] {exc}")
         return 2
 
@@ -170,7 +189,7 @@ async def _serve_until_signal(settings: Settings, *, embedded: bool) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running_stack(settings) as (bootstrap, _worker):
+    async with running_stack(settings, lock_wait=0.0) as (bootstrap, _worker):
         if embedded:
             settings.ensure_home()
             _up_file(settings).write_bytes(orjson.dumps(
@@ -191,17 +210,31 @@ def up(home: HomeOpt = None, redis: RedisOpt = None) -> None:
     settings = _settings(None, home, None, redis)
     if settings.broker:
         settings = Settings.from_env(home=home, redis_url=redis)
-    asyncio.run(_serve_until_signal(Settings(**{**settings.__dict__, "broker": None}),
-                                    embedded=True))
+    raise typer.Exit(_run_async(lambda: _serve_until_signal(
+        Settings(**{**settings.__dict__, "broker": None}), embedded=True)))
 
 
 @app.command()
 def worker(broker: Annotated[str, typer.Option("--broker", envvar="AURORA_BROKER",
                                                help="kafka://HOST:PORT")],
            home: HomeOpt = None, redis: RedisOpt = None) -> None:
-    """A worker against any Kafka cluster, until Ctrl-C (run several to share partitions)."""
+    """A worker against any Kafka cluster, until Ctrl-C (run several to share partitions).
+
+    With --redis, users' learned state lives in Redis, so whichever worker owns a user's
+    partition serves her with everything she taught on any worker (set the same
+    AURORA_STATE_KEY on every worker)."""
     _quiet_logs()
-    asyncio.run(_serve_until_signal(_settings(broker, home, None, redis), embedded=False))
+    try:
+        settings = _settings(broker, home, None, redis)
+        from aurora_stream.learn.persistence import user_store
+
+        if settings.shared_state:
+            user_store(settings.ensure_home(), redis_url=settings.redis_url,
+                       key_hex=settings.state_key)  # fail fast on a missing shared key
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    raise typer.Exit(_run_async(lambda: _serve_until_signal(settings, embedded=False)))
 
 
 @app.command()
@@ -384,13 +417,24 @@ def accept(
                                user=user, timeout=timeout))
 
 
-def _local_learner(settings: Settings):
+def _local_learner(settings: Settings, user: str | None = None):
+    """The learner over this home's (or, with a broker and Redis, the shared) state, with
+    ``user`` loaded; a problem is one line on stderr and exit 2."""
     from aurora_stream.learn.persistence import build_learner
     from aurora_stream.recommend.cache import InProcessCache
 
-    return build_learner(settings.ensure_home(), InProcessCache(),
-                         epsilon_per_day=settings.epsilon_per_day,
-                         rule_support=settings.rule_support)
+    try:
+        learner = build_learner(settings.ensure_home(), InProcessCache(),
+                                epsilon_per_day=settings.epsilon_per_day,
+                                rule_support=settings.rule_support,
+                                redis_url=settings.redis_url if settings.shared_state else None,
+                                key_hex=settings.state_key)
+        if user is not None:
+            learner.ensure(user)
+    except (*_user_errors(), ValueError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    return learner
 
 
 @app.command()
@@ -398,7 +442,7 @@ def rules(user: UserOpt = "default", home: HomeOpt = None, as_json: JsonOpt = Fa
     """List a user's learned rules (L1) with support and confidence."""
     from rich.table import Table
 
-    learner = _local_learner(_settings(None, home, user))
+    learner = _local_learner(_settings(None, home, user), user)
     items = learner.rules.rules_for(user)
     err.print(f"model serving {user}: {learner.bank.version(user)} (gN = champion/challenger "
               "swaps so far)")
@@ -430,7 +474,7 @@ def privacy_report_cmd(user: UserOpt = "default", home: HomeOpt = None,
     from aurora_stream.privacy.dp import privacy_report
 
     settings = _settings(None, home, user)
-    report = privacy_report(_local_learner(settings).privacy, user)
+    report = privacy_report(_local_learner(settings, user).privacy, user)
     if as_json:
         print(orjson.dumps(report).decode())
         return
@@ -496,7 +540,7 @@ def learn_bootstrap(sortinghat: Annotated[Path, typer.Option(help="SortingHat-fo
     learner = _local_learner(_settings(None, home))
     with err.status(f"replaying {sortinghat} into the prior"):
         n = replay_sortinghat(sortinghat, learner.bank)
-    learner.snapshot()
+    learner.save_prior()
     err.print(f"learned {n} columns into the prior ({learner.bank.prior_version()})")
 
 
@@ -581,6 +625,30 @@ def bench_corrections(
               f"{percentile(lats, 50) * 1000:.0f} ms")
     t.add_row("correction sent -> learned, p95", f"{percentile(lats, 95) * 1000:.0f} ms")
     t.add_row(f"burst of {burst}: corrections/s", f"{rate:.0f}")
+    out.print(t)
+
+
+@bench_app.command("scale")
+def bench_scale(
+    files: Annotated[int, typer.Option(help="generated files (each its own user)")] = 8,
+    mb: Annotated[float, typer.Option(help="size of each file in MB")] = 2.0,
+    corrections: Annotated[int, typer.Option(help="corrections timed one by one")] = 20,
+) -> None:
+    """One worker vs two on the same files (shared Redis state), and correction ->
+    changed recommendation latency (real broker, real redis-server, worker processes)."""
+    from rich.table import Table
+
+    from aurora_stream.cli.bench_scale import run_scale_bench, scale_rows
+
+    _quiet_logs()
+    with err.status("scale bench ...") as status:
+        figures = run_scale_bench(files, mb, corrections,
+                                  on_step=lambda m: m != "step" and status.update(m))
+    t = Table(title="aurora bench scale")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    for k, v in scale_rows(figures):
+        t.add_row(k, v)
     out.print(t)
 
 

@@ -29,7 +29,7 @@ def consumer(bootstrap: str, *topics: str, from_start: bool) -> AIOKafkaConsumer
         auto_offset_reset="earliest" if from_start else "latest",
         fetch_max_bytes=MAX_MESSAGE,
         max_partition_fetch_bytes=MAX_MESSAGE,
-        fetch_max_wait_ms=5,  # Tansu holds an empty fetch for the whole wait (quirks.py)
+        fetch_max_wait_ms=5,  # Tansu holds an empty fetch for the whole wait (service/tansu.py)
         client_id=f"aurora-reader-{uuid.uuid4().hex[:6]}",
     )
 

@@ -26,12 +26,10 @@ primary target); all three targets swap together.
 from __future__ import annotations
 
 import copy
-import pickle
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-import zstandard
 from river import base, compose, linear_model, optim
 
 from aurora_stream.recommend.models import TARGETS, Evidence, ModelBank, onehot
@@ -166,30 +164,6 @@ class ChampionChallenger:
         d.probation = self.probation if kind == "promote" else 0
         return ModelSwitch(user_id, before, self.version(user_id), kind, round(champ, 4),
                            round(chall, 4), n)
-
-    # --- bytes (pickled River models: store only through a signed StateStore) ---------
-    def to_bytes(self) -> bytes:
-        state = {"config": (self.names, self.window, self.min_events, self.margin,
-                            self.probation), "duels": self.duels}
-        return zstandard.ZstdCompressor(level=6).compress(
-            pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
-
-    def load_bytes(self, data: bytes) -> None:
-        """Restore duels from ``to_bytes`` output. Only for signature-verified bytes."""
-        state = pickle.loads(zstandard.ZstdDecompressor().decompress(data))
-        self.duels = state["duels"]
-
-    def user_to_bytes(self, user_id: str) -> bytes:
-        """One user's duel (pickled models: signed storage only)."""
-        return pickle.dumps(self.duels.get(user_id), protocol=pickle.HIGHEST_PROTOCOL)
-
-    def load_user(self, user_id: str, data: bytes) -> None:
-        """Only for signature-verified bytes."""
-        duel = pickle.loads(data)
-        if duel is None:
-            self.duels.pop(user_id, None)
-        else:
-            self.duels[user_id] = duel
 
     def copy(self) -> ChampionChallenger:
         return copy.deepcopy(self)

@@ -1,6 +1,13 @@
-"""The learner: applies one correction or acceptance to everything that learns.
+"""The learner: applies one correction or acceptance to everything that learns, and owns
+every user's learned state.
 
-``Learner.apply(event)`` is all the learn agent calls (plus ``snapshot`` now and then).
+The learn agent calls ``apply(event)`` for each correction of a batch, then ``commit``
+with the outcomes: the touched users' ``UserState`` blobs are written to the store (the
+effect of each correction and its id in ONE atomic write per user), and only then the L0
+cache is told (a cache outage is logged and counted, never a reason to fail or re-apply).
+A user's state is loaded from the store the first time this worker needs it
+(``ensure``) and dropped again when the worker's partitions change (``forget``), so a
+worker that takes over a user continues exactly where the last owner's store write left.
 For a **correction** (``accepted=False``; the corrected fields that are ``None`` keep the
 recommended value) it, in order:
 
@@ -10,45 +17,52 @@ recommended value) it, in order:
    (``ModelBank.learn_one(..., user_id)`` via L5 ``ChampionChallenger.observe``);
 3. records the evidence for the user's learned rules of that region and induces a new
    rule after ``k`` consistent corrections (``LearnedRules.learn_one``);
-4. evicts the corrected cache entry (``cache.record_outcome(..., False)``) and the user's
-   other entries (``invalidate_user``: their model version changed);
-5. shares a privatized example with the global prior if the user's budget allows
-   (``PrivacyGuard.share``) and applies it to the local prior; the returned
-   ``PriorUpdate`` is what other workers must apply too.
+4. (``commit``, after the state write) evicts the corrected cache entry and the user's
+   other entries (their model version changed);
+5. charges the user's privacy budget for a privatized example of the correction
+   (``PrivacyGuard.share``); the returned ``PriorUpdate`` (id = the correction id) is
+   published on ``aurora.prior-updates``, and EVERY worker, this one included, learns it
+   into its prior from that topic, in topic order (``apply_prior_update``), so all
+   workers hold the same prior and the same prior version.
 
 An **acceptance** trains nothing (so the cached answer keeps its version and its TTL
 doubles): it extends the cache entry, counts a success for the deciding learned rule, and
 is a test-only event for the champion/challenger window.
 
-State (models, rules, duels, budgets, seen ids) is saved as ONE signed blob, so a crash
-never leaves the parts out of step (``snapshot`` / ``restore``).
+The shared prior is saved apart from users (``save_prior`` / ``load_prior_state``, on the
+worker's local store) with the ids of the updates it has learned, so a restarted worker
+replays only the updates it has not seen.
 """
 
 from __future__ import annotations
 
-import hashlib
-import pickle
-import struct
+import logging
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-import orjson
-
 from aurora_stream.learn.champion import ChampionChallenger, ModelSwitch
+from aurora_stream.learn.prior_state import PRIOR_NAME, prior_from_bytes, prior_to_bytes
 from aurora_stream.learn.rules import LearnedRules, Rule
+from aurora_stream.learn.state import UserState, store_name
 from aurora_stream.learn.store import StateStore
 from aurora_stream.privacy.dp import PriorUpdate, PrivacyGuard
 from aurora_stream.recommend.cache import Cache
+from aurora_stream.recommend.layer import Column
 from aurora_stream.recommend.models import ModelBank
+from aurora_stream.recommend.rules import RuleSet
 from aurora_stream.vocab import FEATURE_TYPES, IMPUTATIONS, TRANSFORMATIONS
 
-STATE_NAME = "learner"
-_PARTS = ("models", "rules", "champion", "privacy", "seen")
-_USER_PARTS = ("models", "rules", "champion", "privacy", "seen")
+log = logging.getLogger("aurora.learn")
 
 
 class InvalidCorrection(ValueError):
     """The event names labels outside the vocabularies (send it to the dead-letter topic)."""
+
+
+class UserStateUnavailable(RuntimeError):
+    """One user's stored state cannot be read (tampered, another key, unknown format); the
+    message names the store key and what to do. Other users are unaffected."""
 
 
 @dataclass(frozen=True)
@@ -107,169 +121,195 @@ class LearnOutcome:
     prior_update: PriorUpdate | None = None
     switch: ModelSwitch | None = None
     model_version: str = ""
+    accepted: bool = False
+    fingerprint_key: str = ""
 
 
 class Learner:
-    """Applies corrections to the model bank, learned rules, cache, L5 duels and the DP
-    prior (see the module docstring)."""
+    """Applies corrections to the model bank, learned rules, L5 duels and privacy budgets,
+    and owns each user's state in the store (see the module docstring)."""
 
     def __init__(self, bank: ModelBank, rules: LearnedRules | None = None,
                  cache: Cache | None = None, privacy: PrivacyGuard | None = None,
                  champion: ChampionChallenger | None = None, store: StateStore | None = None,
-                 max_seen: int = 100_000) -> None:
+                 max_seen: int = 10_000, prior_store: StateStore | None = None,
+                 on_cache_error: Callable[[Exception], None] | None = None,
+                 symbolic: RuleSet | None = None) -> None:
         self.bank = bank
+        self.symbolic = symbolic if symbolic is not None else RuleSet()
         self.rules = rules if rules is not None else LearnedRules()
         self.cache = cache
         self.privacy = privacy if privacy is not None else PrivacyGuard()
         self.champion = champion if champion is not None else ChampionChallenger()
         self.store = store
-        self.max_seen = max_seen
-        self._seen: OrderedDict[str, str] = OrderedDict()  # correction id -> user
+        self.prior_store = prior_store if prior_store is not None else store
+        self.max_seen = max_seen  # per user
+        self.on_cache_error = on_cache_error
+        self._seen: dict[str, OrderedDict[str, None]] = {}  # user -> applied correction ids
+        self._loaded: set[str] = set()
+        self.prior_applied: OrderedDict[str, None] = OrderedDict()  # prior update ids
+        self.prior_dirty = False  # learned prior updates not saved yet
 
-    def seen(self, correction_id: str) -> bool:
-        return correction_id in self._seen
+    # --- users' state -------------------------------------------------------------------
+    def ensure(self, user_id: str) -> None:
+        """Have ``user_id``'s state in memory: loaded from the store the first time this
+        worker needs it (raises ``UserStateUnavailable`` if it cannot be read)."""
+        if user_id in self._loaded:
+            return
+        state = None
+        if self.store is not None:
+            try:
+                data = self.store.load(store_name(user_id))
+                state = None if data is None else UserState.from_bytes(data)
+            except Exception as exc:
+                raise UserStateUnavailable(
+                    f"learned state of user {user_id!r} cannot be loaded "
+                    f"({store_name(user_id)}): {exc}") from None
+            if state is not None and state.user_id != user_id:
+                raise UserStateUnavailable(f"{store_name(user_id)} holds another user's state")
+        self.install(state or UserState(user_id))
 
+    def install(self, state: UserState) -> None:
+        """Put one user's state in place of whatever this worker held for her."""
+        u = state.user_id
+        if state.models is None:
+            self.bank.users.pop(u, None)
+        else:
+            self.bank.users[u] = state.models
+        if state.duel is None:
+            self.champion.duels.pop(u, None)
+        else:
+            self.champion.duels[u] = state.duel
+        self.rules.load_user_doc(u, state.rules)
+        self.symbolic.load_user_doc(u, state.symbolic)
+        self.privacy.load_user_doc(u, state.budget)
+        self._seen[u] = OrderedDict.fromkeys(state.seen[-self.max_seen:])
+        self._loaded.add(u)
+
+    def extract(self, user_id: str) -> UserState:
+        """The in-memory state of one user as one record."""
+        return UserState(user_id, self.bank.users.get(user_id),
+                         self.champion.duels.get(user_id), self.rules.user_doc(user_id),
+                         self.privacy.user_doc(user_id), list(self._seen.get(user_id, ())),
+                         self.symbolic.user_doc(user_id))
+
+    def forget(self, users: Iterable[str] | None = None) -> None:
+        """Drop users' state from memory (all with ``None``): the next ``ensure`` reloads it
+        from the store. Called when this worker's partitions change."""
+        for u in list(self._loaded if users is None else users):
+            self.bank.users.pop(u, None)
+            self.champion.duels.pop(u, None)
+            self.rules.forget_user(u)
+            self.symbolic.forget_user(u)
+            self.privacy.forget_user(u)
+            self._seen.pop(u, None)
+            self._loaded.discard(u)
+
+    def save(self, users: Iterable[str]) -> None:
+        """Write each user's state as one signed blob (durable before anything announces it)."""
+        if self.store is None:
+            return
+        for u in sorted(set(users)):
+            self.store.save(store_name(u), self.extract(u).to_bytes())
+
+    def seen(self, correction_id: str, user_id: str | None = None) -> bool:
+        """Was this correction applied (for ``user_id``, or any user held in memory)?"""
+        if user_id is not None:
+            self.ensure(user_id)
+            return correction_id in self._seen.get(user_id, ())
+        return any(correction_id in s for s in self._seen.values())
+
+    # --- corrections ----------------------------------------------------------------------
     def apply(self, event: Correction) -> LearnOutcome:
-        """Apply one correction or acceptance, once (see the module docstring)."""
-        out = LearnOutcome(event.correction_id, event.user_id)
-        if event.correction_id in self._seen:
+        """Apply one correction or acceptance to the in-memory state, once (see the module
+        docstring); ``commit`` makes it durable and tells the cache."""
+        user = event.user_id
+        self.ensure(user)
+        out = LearnOutcome(event.correction_id, user, accepted=event.accepted,
+                           fingerprint_key=event.fingerprint_key)
+        seen = self._seen.setdefault(user, OrderedDict())
+        if event.correction_id in seen:
             out.duplicate = True
-            out.model_version = self.bank.version(event.user_id)
+            out.model_version = self.bank.version(user)
             return out
         y = event.label()  # validates before anything changes
-        user, fp = event.user_id, dict(event.fingerprint)
+        fp = dict(event.fingerprint)
         rule_id = event.provenance if event.provenance.startswith("L1-") else None
+        if event.provenance.startswith("R-"):  # an L2 symbolic rule decided: was it right?
+            self.symbolic.record_outcome(
+                user, event.provenance, y["feature_type"] == event.recommended.feature_type)
         if event.accepted:
-            if self.cache is not None:
-                self.cache.record_outcome(user, event.fingerprint_key, True)
             if rule_id is not None:
                 self.rules.record_outcome(rule_id, True)
             out.switch = self.champion.observe(self.bank, fp, y, user, learn=False)
         else:
             out.switch = self.champion.observe(self.bank, fp, y, user, learn=True)
             out.learned = True
-            out.rule_induced = self.rules.learn_one(fp, y, user)
-            update = self.privacy.share(user, fp, y["feature_type"])
-            if update is not None:
-                self.apply_prior_update(update)
-                out.prior_update = update
-            if self.cache is not None:
-                self.cache.record_outcome(user, event.fingerprint_key, False)
-        if self.cache is not None and (out.learned or out.switch is not None):
-            self.cache.invalidate_user(user)
+            out.rule_induced = self.rules.learn_one(
+                Column.from_fingerprint(fp, user, event.fingerprint_key), y)
+            out.prior_update = self.privacy.share(user, fp, y["feature_type"],
+                                                  update_id=event.correction_id)
         out.label = y
         out.model_version = self.bank.version(user)
-        self._remember(event.correction_id, user)
+        seen[event.correction_id] = None
+        while len(seen) > self.max_seen:
+            seen.popitem(last=False)
         return out
 
-    def apply_prior_update(self, update: PriorUpdate) -> None:
-        """Learn one privatized example into the shared prior (also for updates published
-        by other workers)."""
+    def commit(self, outcomes: Iterable[LearnOutcome]) -> None:
+        """Save the users these outcomes changed, then update the cache (best effort)."""
+        outcomes = [o for o in outcomes if not o.duplicate]
+        self.save({o.user_id for o in outcomes})
+        if self.cache is None:
+            return
+        try:
+            for o in outcomes:
+                self.cache.record_outcome(o.user_id, o.fingerprint_key, o.accepted)
+                if o.learned or o.switch is not None:
+                    self.cache.invalidate_user(o.user_id)
+        except Exception as exc:  # the cache is an optimisation: its outage fails nothing
+            log.warning("L0 cache not updated after corrections: %s", exc)
+            if self.on_cache_error is not None:
+                self.on_cache_error(exc)
+
+    def learn(self, event: Correction) -> LearnOutcome:
+        """``apply`` then ``commit`` one event (for callers without batches)."""
+        out = self.apply(event)
+        self.commit([out])
+        return out
+
+    # --- the shared prior -----------------------------------------------------------------
+    def apply_prior_update(self, update: PriorUpdate) -> bool:
+        """Learn one privatized example into the shared prior, once per update id (False
+        for an update already learned). Every worker calls this for every update of
+        ``aurora.prior-updates``, in topic order."""
+        if update.update_id and update.update_id in self.prior_applied:
+            return False
         self.bank.learn_one(update.fingerprint, update.label, "", to_prior=True)
-
-    def _remember(self, correction_id: str, user_id: str) -> None:
-        self._seen[correction_id] = user_id
-        while len(self._seen) > self.max_seen:
-            self._seen.popitem(last=False)
-
-    # --- state ------------------------------------------------------------------------
-    def user_to_bytes(self, user_id: str) -> bytes:
-        """One user's learned state (models, rules, duel, budget, seen ids), framed; sign it.
-        For multi-worker deployments, where users move between workers (the shared
-        prior is rebuilt from published ``PriorUpdate``s, not saved here)."""
-        learners = self.bank.users.get(user_id)
-        parts = {
-            "models": pickle.dumps(learners, protocol=pickle.HIGHEST_PROTOCOL),
-            "rules": self.rules.user_to_bytes(user_id),
-            "champion": self.champion.user_to_bytes(user_id),
-            "privacy": self.privacy.user_to_bytes(user_id),
-            "seen": orjson.dumps([c for c, u in self._seen.items() if u == user_id]),
-        }
-        return _frame(parts, _USER_PARTS)
-
-    def load_user_bytes(self, user_id: str, data: bytes) -> None:
-        """Inverse of ``user_to_bytes``: only for signature-verified bytes (it unpickles)."""
-        parts = _unframe(data, _USER_PARTS)
-        learners = pickle.loads(parts["models"])
-        if learners is None:
-            self.bank.users.pop(user_id, None)
-        else:
-            self.bank.users[user_id] = learners
-        self.rules.load_user(user_id, parts["rules"])
-        self.champion.load_user(user_id, parts["champion"])
-        self.privacy.load_user(user_id, parts["privacy"])
-        for c in orjson.loads(parts["seen"]):
-            self._remember(str(c), user_id)
-
-    def snapshot_user(self, user_id: str) -> None:
-        """Save one user's state as ``user-<sha256(user)[:16]>`` (signed)."""
-        if self.store is None:
-            raise RuntimeError("no StateStore configured")
-        self.store.save(_user_name(user_id), self.user_to_bytes(user_id))
-
-    def restore_user(self, user_id: str) -> bool:
-        """Load one user's saved state, if any (False otherwise)."""
-        if self.store is None:
-            raise RuntimeError("no StateStore configured")
-        data = self.store.load(_user_name(user_id))
-        if data is None:
-            return False
-        self.load_user_bytes(user_id, data)
+        self.prior_dirty = True
+        if update.update_id:
+            self.prior_applied[update.update_id] = None
+            while len(self.prior_applied) > 200_000:
+                self.prior_applied.popitem(last=False)
         return True
 
-    def to_bytes(self) -> bytes:
-        """All learned state as one framed payload (sign it: it holds pickled models)."""
-        parts = {
-            "models": self.bank.to_bytes(),
-            "rules": self.rules.to_bytes(),
-            "champion": self.champion.to_bytes(),
-            "privacy": self.privacy.to_bytes(),
-            "seen": orjson.dumps(list(self._seen.items())),
-        }
-        return _frame(parts, _PARTS)
+    def save_prior(self) -> None:
+        """Write the shared prior and the ids of the updates it learned (signed)."""
+        if self.prior_store is not None:
+            self.prior_store.save(PRIOR_NAME, prior_to_bytes(self.bank, list(self.prior_applied)))
+            self.prior_dirty = False
 
-    def load_bytes(self, data: bytes) -> None:
-        """Inverse of ``to_bytes``: only for signature-verified bytes (it unpickles)."""
-        parts = _unframe(data, _PARTS)
-        # in place, so a Recommender holding these objects sees the restored state
-        self.bank.__dict__.update(ModelBank.from_bytes(parts["models"]).__dict__)
-        self.rules.__dict__.update(LearnedRules.from_bytes(parts["rules"]).__dict__)
-        self.champion.load_bytes(parts["champion"])
-        self.privacy.load_bytes(parts["privacy"])
-        self._seen = OrderedDict((str(c), str(u)) for c, u in orjson.loads(parts["seen"]))
-
-    def snapshot(self) -> None:
-        """Save all learned state to the store, atomically, signed."""
-        if self.store is None:
-            raise RuntimeError("no StateStore configured")
-        self.store.save(STATE_NAME, self.to_bytes())
-
-    def restore(self) -> bool:
-        """Load the last snapshot if there is one (False otherwise); raises
-        ``TamperedStateError`` if it fails its signature check."""
-        if self.store is None:
-            raise RuntimeError("no StateStore configured")
-        data = self.store.load(STATE_NAME)
+    def load_prior_state(self) -> bool:
+        """Replace the shipped prior by the saved one, if there is one."""
+        if self.prior_store is None:
+            return False
+        data = self.prior_store.load(PRIOR_NAME)
         if data is None:
             return False
-        self.load_bytes(data)
+        applied = prior_from_bytes(data, self.bank)
+        if applied is None:
+            log.warning("saved prior was learned over another shipped prior; starting from "
+                        "the shipped %s", self.bank.prior_tag)
+            return False
+        self.prior_applied = OrderedDict.fromkeys(applied)
         return True
-
-
-def _frame(parts: dict[str, bytes], names: tuple[str, ...]) -> bytes:
-    return b"".join(struct.pack(">Q", len(parts[p])) + parts[p] for p in names)
-
-
-def _unframe(data: bytes, names: tuple[str, ...]) -> dict[str, bytes]:
-    parts, pos = {}, 0
-    for name in names:
-        (n,) = struct.unpack_from(">Q", data, pos)
-        parts[name] = data[pos + 8: pos + 8 + n]
-        pos += 8 + n
-    if pos != len(data):
-        raise ValueError("learner state has trailing bytes")
-    return parts
-
-
-def _user_name(user_id: str) -> str:
-    return f"user-{hashlib.sha256(user_id.encode()).hexdigest()[:16]}"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 from aurora_stream.learn.learner import Correction, InvalidCorrection, LearnOutcome, Triple
+from aurora_stream.privacy.dp import PriorUpdate
 from aurora_stream.wire.records import Correction as CorrectionEvent
-from aurora_stream.wire.records import LearnEvent
+from aurora_stream.wire.records import LearnEvent, PriorUpdateEvent
 
 _ECHO = ("fingerprint", "fingerprint_key", "model_version", "feature_type", "transformation",
          "imputation", "layer", "provenance")
@@ -52,3 +53,16 @@ def learn_events(out: LearnOutcome) -> list[LearnEvent]:
     if out.prior_update is not None:
         events.append(LearnEvent(kind="prior-update", detail=out.prior_update.to_dict(), **base))
     return events
+
+
+def prior_update_event(update: PriorUpdate) -> PriorUpdateEvent:
+    """The shared-prior update as it goes on ``aurora.prior-updates`` (no user id)."""
+    return PriorUpdateEvent(update_id=update.update_id, fingerprint=update.fingerprint,
+                            label=update.label, epsilon=update.epsilon, created_at=time.time())
+
+
+def to_prior_update(event: PriorUpdateEvent) -> PriorUpdate:
+    """The learner's view of an update read from ``aurora.prior-updates``."""
+    return PriorUpdate({str(k): float(v) for k, v in event.fingerprint.items()},
+                       {str(k): str(v) for k, v in event.label.items()}, float(event.epsilon),
+                       event.update_id)

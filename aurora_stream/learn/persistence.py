@@ -1,74 +1,58 @@
-"""How a worker keeps its learned state: restore at start, save after every batch.
+"""Where a worker's learned state lives, and the learner built over it.
 
-The full snapshot (shared prior included, ~0.5 MB) is written when the prior changed or
-every ``full_every`` seconds; after every batch of corrections only the touched users'
-blobs are written (a few ms each). At start the full snapshot is loaded first, then every
-user blob newer than it, so a user's latest corrections always win.
+Users' state (``UserState``, one signed blob per user) goes to the *user store*: the local
+``AURORA_HOME/state`` directory in the embedded mode, or Redis that every worker reaches
+in production. The shared prior goes to the worker's local store (every worker learns the
+same updates from ``aurora.prior-updates``). A 0.1.0 snapshot is upgraded once on the way.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
-from collections.abc import Iterable
+import logging
+import sys
 from pathlib import Path
 
-import orjson
-
 from aurora_stream.learn.champion import ChampionChallenger
-from aurora_stream.learn.learner import STATE_NAME, Learner
+from aurora_stream.learn.learner import Learner
 from aurora_stream.learn.rules import LearnedRules
-from aurora_stream.learn.store import DirectoryStore, state_key
+from aurora_stream.learn.store import DirectoryStore, RedisStore, StateStore, state_key
+from aurora_stream.learn.upgrade import upgrade_home
 from aurora_stream.privacy.dp import PrivacyGuard
 from aurora_stream.recommend.prior import load_prior
 
+log = logging.getLogger("aurora.learn")
+
+
+def local_store(home: Path, key_hex: str | None = None) -> DirectoryStore:
+    """The signed store in ``home/state``."""
+    return DirectoryStore(home / "state", state_key(home, key_hex))
+
+
+def user_store(home: Path, *, redis_url: str | None, key_hex: str | None) -> StateStore:
+    """Redis when a URL is given (shared by every worker; they must share the key),
+    else the local store."""
+    if redis_url:
+        if not key_hex:
+            raise ValueError("workers that share learned state through Redis must share one "
+                             "signing key: set AURORA_STATE_KEY (64 hex digits, e.g. from "
+                             "`python -c 'import secrets; print(secrets.token_hex(32))'`) "
+                             "on every worker")
+        return RedisStore(redis_url, state_key(home, key_hex))
+    return local_store(home, key_hex)
+
 
 def build_learner(home: Path, cache: object, *, epsilon_per_day: float = 1.0,
-                  rule_support: int = 3) -> Learner:
-    """A learner over the shipped prior, restored from ``home/state`` when it exists."""
-    store = DirectoryStore(home / "state", state_key(home))
-    learner = Learner(load_prior(), LearnedRules(k=rule_support), cache,
-                      PrivacyGuard(daily_budget=epsilon_per_day), ChampionChallenger(), store)
-    restore(learner)
+                  rule_support: int = 3, redis_url: str | None = None,
+                  key_hex: str | None = None, on_cache_error=None) -> Learner:
+    """A learner over the shipped prior (or the saved one), with users loaded on demand."""
+    local = local_store(home, key_hex)
+    message = upgrade_home(local)
+    if message:
+        log.warning(message)
+        print(message, file=sys.stderr)
+    users = user_store(home, redis_url=redis_url, key_hex=key_hex) if redis_url else local
+    learner = Learner(load_prior(), LearnedRules(k=rule_support), cache,  # type: ignore[arg-type]
+                      PrivacyGuard(daily_budget=epsilon_per_day), ChampionChallenger(),
+                      store=users, prior_store=local, on_cache_error=on_cache_error)
+    learner.load_prior_state()
     return learner
-
-
-def restore(learner: Learner) -> None:
-    """Full snapshot, then every per-user blob written after it (signature-checked)."""
-    store = learner.store
-    assert isinstance(store, DirectoryStore)
-    learner.restore()
-    full = store.path(STATE_NAME)
-    since = full.stat().st_mtime_ns if full.exists() else 0
-    for path in sorted(store.root.glob("user-*.state")) if store.root.exists() else ():
-        if path.stat().st_mtime_ns >= since:
-            data = store.load(path.stem)
-            if data is not None:
-                head, _, body = data.partition(b"\n")
-                learner.load_user_bytes(orjson.loads(head)["user"], body)
-
-
-def save_user(learner: Learner, user_id: str) -> None:
-    """One user's state, signed, with the user id inside (the file name is a hash of it)."""
-    assert learner.store is not None
-    name = f"user-{hashlib.sha256(user_id.encode()).hexdigest()[:16]}"
-    learner.store.save(name, orjson.dumps({"user": user_id}) + b"\n"
-                       + learner.user_to_bytes(user_id))
-
-
-class Saver:
-    """Saves what a batch of corrections changed; cheap enough to run after every batch."""
-
-    def __init__(self, learner: Learner, full_every: float = 30.0) -> None:
-        self.learner = learner
-        self.full_every = full_every
-        self.last_full = time.monotonic()
-
-    def save(self, users: Iterable[str], prior_changed: bool) -> None:
-        now = time.monotonic()
-        if prior_changed or now - self.last_full > self.full_every:
-            self.learner.snapshot()
-            self.last_full = now
-            return
-        for user in set(users):
-            save_user(self.learner, user)

@@ -21,15 +21,16 @@ silent until many more outcomes). A rule with at least ``min_outcomes`` outcomes
 its induction whose posterior falls below ``floor`` (0.5) is switched off (kept, marked
 inactive, reported by ``rules_for``); more agreeing corrections can switch it on again.
 
-State serializes to JSON bytes (orjson, never pickle), for all users (``to_bytes``) or one
-user (``user_to_bytes``, a Faust table value keyed by user).
+A user's rules are a JSON document (``user_doc``, never pickle), one part of her
+``UserState`` (``learn/state.py``).
 
 >>> r = LearnedRules(k=2)
 >>> fp = {"numeric_frac": 1.0, "int_frac": 1.0, "distinct_count": 0.5, "distinct_frac": 0.05}
+>>> ann, bob = Column.from_fingerprint(fp, "ann"), Column.from_fingerprint(fp, "bob")
 >>> y = {"feature_type": "categorical", "transformation": "one_hot", "imputation": "mode"}
->>> r.learn_one(fp, y, "ann") is None, r.learn_one(fp, y, "ann").id
+>>> r.learn_one(ann, y) is None, r.learn_one(ann, y).id
 (True, 'L1-49915e0d-1')
->>> r.predict_proba_one(fp, "ann")["feature_type"], r.predict_proba_one(fp, "bob")
+>>> r.predict_proba_one(ann)["feature_type"], r.predict_proba_one(bob)
 ({'categorical': 0.75}, {})
 """
 
@@ -39,14 +40,11 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 
-import orjson
-
-from aurora_stream.recommend.models import region_key
+from aurora_stream.recommend.layer import Column
 from aurora_stream.vocab import FEATURE_TYPES, IMPUTATIONS, TRANSFORMATIONS
 
 Triple = tuple[str, str | None, str | None]
 
-FORMAT = 1
 @dataclass
 class Rule:
     """One learned rule of one user (evidence counts, never values or names)."""
@@ -81,8 +79,7 @@ class Rule:
 
 
 class LearnedRules:
-    """Per-user learned rules with River's interface (``predict_proba_one``, ``learn_one``);
-    the recommender's L1 seam (see the module docstring)."""
+    """Per-user learned rules, the recommender's L1 layer (see the module docstring)."""
 
     def __init__(self, k: int = 3, floor: float = 0.5, min_outcomes: int = 3,
                  max_pending: int = 2000) -> None:
@@ -96,22 +93,23 @@ class LearnedRules:
         self._pending: dict[str, OrderedDict[tuple[str, Triple], int]] = {}
         self._next: dict[str, int] = {}
 
-    # --- predicting -------------------------------------------------------------------
-    def match(self, x: dict[str, float], user_id: str) -> Rule | None:
-        """The user's best active rule for the region of ``x`` (highest confidence, then
+    # --- the layer interface (recommend.layer.Layer) ------------------------------------
+    name = "L1-learned-rule"
+
+    def match(self, c: Column) -> Rule | None:
+        """The user's best active rule for the region of ``c`` (highest confidence, then
         support, then newest)."""
-        region = region_key(x)
         best = None
-        for r in self._rules.get(user_id, ()):
-            if r.active and r.region == region and (
+        for r in self._rules.get(c.user_id, ()):
+            if r.active and r.region == c.region and (
                 best is None or (r.confidence, r.support) >= (best.confidence, best.support)
             ):
                 best = r
         return best
 
-    def predict_proba_one(self, x: dict[str, float], user_id: str) -> dict[str, dict[str, float]]:
+    def predict_proba_one(self, c: Column) -> dict[str, dict[str, float]]:
         """``target -> label -> confidence`` of the matching rule; ``{}`` when none."""
-        r = self.match(x, user_id)
+        r = self.match(c)
         if r is None:
             return {}
         out = {"feature_type": {r.feature_type: r.confidence}}
@@ -121,22 +119,20 @@ class LearnedRules:
             out["imputation"] = {r.imputation: r.confidence}
         return out
 
-    def predict_one(self, x: dict[str, float], user_id: str) -> str | None:
-        r = self.match(x, user_id)
+    def predict_one(self, c: Column) -> str | None:
+        r = self.match(c)
         return None if r is None else r.feature_type
 
-    def explain_one(self, x: dict[str, float], user_id: str) -> tuple[str, str]:
+    def explain_one(self, c: Column) -> tuple[str, str]:
         """``(rule id, reason)`` of the matching rule (``("", "")`` when none)."""
-        r = self.match(x, user_id)
+        r = self.match(c)
         return ("", "") if r is None else (r.id, r.reason())
 
-    # --- learning ---------------------------------------------------------------------
-    def learn_one(self, x: dict[str, float], y: dict[str, str | None], user_id: str
-                  ) -> Rule | None:
-        """Record one correction (``y``: feature_type, and transformation/imputation when
-        known); returns the rule induced by it, if any."""
+    def learn_one(self, c: Column, y: dict[str, str | None]) -> Rule | None:
+        """Record one correction of ``c.user_id`` (``y``: feature_type, and
+        transformation/imputation when known); returns the rule induced by it, if any."""
         triple = _triple(y)
-        region = region_key(x)
+        user_id, region = c.user_id, c.region
         own = None
         for r in self._rules.get(user_id, ()):
             if r.region != region:
@@ -196,8 +192,9 @@ class LearnedRules:
     def users(self) -> list[str]:
         return sorted(self._rules.keys() | self._pending.keys())
 
-    # --- bytes ------------------------------------------------------------------------
-    def _user_doc(self, user_id: str) -> dict:
+    # --- state (one user's document, part of her UserState) ---------------------------------
+    def user_doc(self, user_id: str) -> dict:
+        """One user's rules and pending counts as a JSON-able document."""
         return {
             "next": self._next.get(user_id, 0),
             "rules": [asdict(r) for r in self._rules.get(user_id, ())],
@@ -205,38 +202,20 @@ class LearnedRules:
                         self._pending.get(user_id, OrderedDict()).items()],
         }
 
-    def _load_user(self, user_id: str, doc: dict) -> None:
-        for r in self._rules.pop(user_id, ()):
-            self._by_id.pop(r.id, None)
+    def load_user_doc(self, user_id: str, doc: dict) -> None:
+        """Replace one user's rules with a ``user_doc`` document (``{}``: none)."""
+        self.forget_user(user_id)
         self._next[user_id] = int(doc.get("next", 0))
         for d in doc.get("rules", ()):
             self._add(Rule(**d))
         self._pending[user_id] = OrderedDict(
             ((reg, _triple_list(t)), int(n)) for reg, t, n in doc.get("pending", ()))
 
-    def user_to_bytes(self, user_id: str) -> bytes:
-        """One user's rules and pending counts (a Faust table value keyed by user)."""
-        return orjson.dumps({"format": FORMAT, **self._user_doc(user_id)})
-
-    def load_user(self, user_id: str, data: bytes) -> None:
-        """Replace one user's state with ``user_to_bytes`` output."""
-        self._load_user(user_id, _checked(orjson.loads(data)))
-
-    def to_bytes(self) -> bytes:
-        return orjson.dumps({
-            "format": FORMAT,
-            "config": {"k": self.k, "floor": self.floor, "min_outcomes": self.min_outcomes,
-                       "max_pending": self.max_pending},
-            "users": {u: self._user_doc(u) for u in self.users()},
-        })
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> LearnedRules:
-        doc = _checked(orjson.loads(data))
-        out = cls(**doc["config"])
-        for u, d in doc["users"].items():
-            out._load_user(u, d)
-        return out
+    def forget_user(self, user_id: str) -> None:
+        for r in self._rules.pop(user_id, ()):
+            self._by_id.pop(r.id, None)
+        self._pending.pop(user_id, None)
+        self._next.pop(user_id, None)
 
 
 def _triple(y: dict[str, str | None]) -> Triple:
@@ -253,9 +232,3 @@ def _triple(y: dict[str, str | None]) -> Triple:
 
 def _triple_list(t: list) -> Triple:
     return (str(t[0]), t[1], t[2])
-
-
-def _checked(doc: dict) -> dict:
-    if doc.get("format") != FORMAT:
-        raise ValueError(f"unsupported learned-rules format {doc.get('format')!r}")
-    return doc

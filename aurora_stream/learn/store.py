@@ -37,7 +37,7 @@ MAGIC = b"AUST"
 FORMAT_VERSION = 1
 _HEADER = len(MAGIC) + 1 + 32
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-KEY_ENV = "AURORA_STATE_KEY"
+KEY_ENV = "AURORA_STATE_KEY"  # read in config.py
 
 
 class TamperedStateError(RuntimeError):
@@ -148,10 +148,10 @@ class RedisStore:
         self.r.set(self._k(name), sign(self.key, name, data))
 
 
-def state_key(home: Path | None = None) -> bytes:
-    """The state-signing key: ``AURORA_STATE_KEY`` (hex) if set, else ``<home>/state.key``
-    (default ``$AURORA_HOME``), created once with mode 0600 (see the module docstring)."""
-    env = os.environ.get(KEY_ENV)
+def state_key(home: Path | None = None, env: str | None = None) -> bytes:
+    """The state-signing key: ``env`` (``Settings.state_key``, from ``AURORA_STATE_KEY``,
+    hex) if set, else ``<home>/state.key`` (default ``$AURORA_HOME``), created once with
+    mode 0600 (see the module docstring)."""
     if env:
         try:
             key = bytes.fromhex(env.strip())

@@ -18,7 +18,8 @@ half to the label, half over the features in equal parts. A diffprivlib
 ``BudgetAccountant`` per user per UTC day (default total 1.0, so 4 shared corrections a
 day) is checked and charged before anything is released; when it would be exceeded the
 correction is not shared (the user's own model still learns). ``epsilon=0`` disables
-sharing. Spent budgets, counts and the last days are persisted (``to_bytes``).
+sharing. Spent budgets, counts and the last days are part of each user's ``UserState``
+(``user_doc``).
 
 Honest caveat: at these budgets one update is mostly noise (label kept with probability
 ~0.13 at eps_l = 0.125); the prior gains only from many users' updates in aggregate.
@@ -41,26 +42,17 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-import orjson
 from diffprivlib import BudgetAccountant
 from diffprivlib.mechanisms import ExponentialCategorical, LaplaceBoundedDomain
 from diffprivlib.utils import BudgetError
 
+from aurora_stream.profile.fields import FIELDS
+from aurora_stream.profile.fingerprint import bucket_fraction
 from aurora_stream.vocab import FEATURE_TYPES
 
-FORMAT = 1
-# feature -> (lower, upper, bucket kind); ranges are those of fingerprint buckets
+# feature -> (lower, upper, bucket kind), from the table of profile fields (``dp`` column)
 SHARED_FEATURES: dict[str, tuple[float, float, str]] = {
-    "numeric_frac": (0.0, 1.0, "fraction"),
-    "int_frac": (0.0, 1.0, "fraction"),
-    "date_frac": (0.0, 1.0, "fraction"),
-    "url_frac": (0.0, 1.0, "fraction"),
-    "alpha_frac": (0.0, 1.0, "fraction"),
-    "distinct_frac": (0.0, 1.0, "fraction"),
-    "null_frac": (0.0, 1.0, "fraction"),
-    "word_mean": (0.0, 6.0, "half"),  # log2(1 + words) in halves
-    "distinct_count": (0.0, 8.0, "half"),  # log10(1 + n) in halves
-}
+    name: (f.dp[0], f.dp[1], f.bucket) for name, f in FIELDS.items() if f.dp is not None}
 Clock = Callable[[], float]
 
 
@@ -72,6 +64,7 @@ class PriorUpdate:
     fingerprint: dict[str, float]
     label: dict[str, str]  # {"feature_type": <randomized>}
     epsilon: float
+    update_id: str = ""  # stable (the correction's id): every worker learns it once
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -84,12 +77,12 @@ class _Day:
 
 
 def _rebucket(v: float, kind: str) -> float:
+    """A noised value back into fingerprint buckets (post-processing keeps the guarantee).
+    Fractions within 0.02 of 0 or 1 snap to exact 0 or 1: a continuous noised value is
+    almost never exact, while many true fingerprints are; bucketed counts use half-steps
+    of their (already logarithmic) bucket scale."""
     if kind == "fraction":
-        if v <= 0.02:
-            return 0.0
-        if v >= 0.98:
-            return 1.0
-        return min(max(round(v * 10.0) / 10.0, 0.05), 0.95)
+        return bucket_fraction(v, snap=0.02)
     return round(v * 2.0) / 2.0
 
 
@@ -133,7 +126,8 @@ class PrivacyGuard:
         return acc
 
     # --- releasing --------------------------------------------------------------------
-    def share(self, user_id: str, fp: dict[str, float], feature_type: str) -> PriorUpdate | None:
+    def share(self, user_id: str, fp: dict[str, float], feature_type: str,
+              update_id: str = "") -> PriorUpdate | None:
         """The privatized update for one correction, charged to today's budget; ``None``
         when sharing is off or the budget would be exceeded."""
         if not self.enabled:
@@ -153,7 +147,7 @@ class PrivacyGuard:
         self._shared_total[user_id] = self._shared_total.get(user_id, 0) + 1
         self._prune(user_id)
         return PriorUpdate(self._noisy_features(fp), {"feature_type": self._noisy_label(
-            feature_type)}, self.epsilon)
+            feature_type)}, self.epsilon, update_id)
 
     def _seed(self) -> int:
         return int(self._rng.integers(2**31))
@@ -211,37 +205,23 @@ class PrivacyGuard:
             "composition": "basic (sequential) composition, per user per UTC day",
         }
 
-    # --- bytes ------------------------------------------------------------------------
-    def to_bytes(self) -> bytes:
-        return orjson.dumps({
-            "format": FORMAT,
-            "days": {u: {d: asdict(v) for d, v in days.items()} for u, days in self._days.items()},
-            "shared_total": self._shared_total,
-        })
-
-    def load_bytes(self, data: bytes) -> None:
-        """Restore spent budgets (configuration stays as constructed)."""
-        doc = orjson.loads(data)
-        if doc.get("format") != FORMAT:
-            raise ValueError(f"unsupported privacy-state format {doc.get('format')!r}")
-        self._days = {u: {d: _Day(list(map(float, v["spent"])), int(v["refused"]))
-                          for d, v in days.items()} for u, days in doc["days"].items()}
-        self._shared_total = {u: int(n) for u, n in doc["shared_total"].items()}
-        self._accountants.clear()
-
-    def user_to_bytes(self, user_id: str) -> bytes:
-        """One user's spending (for per-user state in multi-worker deployments)."""
+    # --- state -----------------------------------------------------------------------
+    def user_doc(self, user_id: str) -> dict:
+        """One user's spending as a JSON-able document (part of her ``UserState``)."""
         days = self._days.get(user_id, {})
-        return orjson.dumps({"format": FORMAT, "days": {d: asdict(v) for d, v in days.items()},
-                             "shared_total": self._shared_total.get(user_id, 0)})
+        return {"days": {d: asdict(v) for d, v in days.items()},
+                "shared_total": self._shared_total.get(user_id, 0)}
 
-    def load_user(self, user_id: str, data: bytes) -> None:
-        doc = orjson.loads(data)
-        if doc.get("format") != FORMAT:
-            raise ValueError(f"unsupported privacy-state format {doc.get('format')!r}")
+    def load_user_doc(self, user_id: str, doc: dict) -> None:
+        """Replace one user's spending with a ``user_doc`` document (``{}``: none)."""
         self._days[user_id] = {d: _Day(list(map(float, v["spent"])), int(v["refused"]))
-                               for d, v in doc["days"].items()}
-        self._shared_total[user_id] = int(doc["shared_total"])
+                               for d, v in doc.get("days", {}).items()}
+        self._shared_total[user_id] = int(doc.get("shared_total", 0))
+        self._accountants = {k: v for k, v in self._accountants.items() if k[0] != user_id}
+
+    def forget_user(self, user_id: str) -> None:
+        self._days.pop(user_id, None)
+        self._shared_total.pop(user_id, None)
         self._accountants = {k: v for k, v in self._accountants.items() if k[0] != user_id}
 
 

@@ -1,8 +1,8 @@
 """Fingerprints: the coarse, value-free and name-free features River models learn from.
 
-``fingerprint`` buckets every known ProfileView field (fractions to tenths, counts and
-magnitudes to half- or
-quarter-decades on a log scale) and adds one indicator per column-name flag.
+``fingerprint`` buckets every known ProfileView field as its row of ``profile/fields.py``
+says (fractions to tenths, counts and magnitudes to half- or quarter-decades on a log
+scale) and adds one indicator per column-name flag.
 Bucketing makes two columns with slightly different statistics share a fingerprint (and
 so an L0 cache entry) and keeps exact statistics out of learned state. Column names are
 reduced by ``name_flags`` to tokens of the fixed ``NAME_FLAGS`` vocabulary; the name
@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 import orjson
 
+from aurora_stream.profile.fields import FIELDS
 from aurora_stream.profile.view import ProfileView
 
 NAME_FLAGS: tuple[str, ...] = (
@@ -50,18 +51,6 @@ _SUBWORDS = tuple(w for w in NAME_FLAGS if len(w) >= 4)  # found inside compound
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SPLIT = re.compile(r"[^A-Za-z]+")
 
-_FRACTIONS = frozenset({
-    "null_frac", "distinct_frac", "top1_frac", "top5_frac", "numeric_frac", "int_frac",
-    "float_frac", "bool_frac", "date_frac", "time_frac", "email_frac", "url_frac",
-    "phone_frac", "currency_frac", "percent_frac", "embedded_number_frac", "list_frac",
-    "alpha_frac", "leading_zero_frac", "negative_frac", "zero_frac", "is_unique",
-    "is_monotonic", "is_constant",
-})  # fmt: skip
-_COUNTS = frozenset({"count", "null_count", "distinct_count"})
-_SIGNED = frozenset({"mean", "std", "min", "max", "q01", "q25", "q50", "q75", "q99"})
-_SHAPE_OF_VALUE = frozenset({"skew", "kurtosis"})
-
-
 def name_flags(name: str) -> tuple[str, ...]:
     """Vocabulary tokens found in a column name (camelCase, snake_case, spaces, digits).
 
@@ -90,16 +79,7 @@ def fingerprint(view: ProfileView, flags: Sequence[str] = ()) -> dict[str, float
     for key, value in view.to_dict().items():
         if not math.isfinite(value):
             continue
-        if key in _FRACTIONS:
-            fp[key] = _bucket_fraction(value)
-        elif key in _COUNTS:
-            fp[key] = _bucket_log(value)
-        elif key in _SIGNED:
-            fp[key] = math.copysign(_bucket_log(abs(value), steps=4), value) if value else 0.0
-        elif key in _SHAPE_OF_VALUE:
-            fp[key] = float(max(-10, min(10, round(value))))
-        else:  # per-value text counts and lengths
-            fp[key] = _bucket_log(value, base=2.0)
+        fp[key] = bucket(FIELDS[key].bucket, value)
     for flag in flags:
         if flag in _VOCAB:
             fp[f"flag:{flag}"] = 1.0
@@ -112,11 +92,31 @@ def fingerprint_key(fp: dict[str, float]) -> str:
     return hashlib.blake2b(payload, digest_size=12).hexdigest()
 
 
-def _bucket_fraction(v: float) -> float:
-    """Tenths, keeping exact 0 and 1 apart from 'almost' (0.05 and 0.95)."""
-    if v <= 0.0:
+def bucket(kind: str, value: float) -> float:
+    """The fingerprint bucket of one value of a field of ``kind`` (``fields.Field.bucket``).
+
+    >>> bucket("fraction", 0.97), bucket("count", 1234.0), bucket("signed", -250.0)
+    (0.95, 3.0, -2.5)
+    """
+    if kind == "fraction":
+        return bucket_fraction(value)
+    if kind == "count":
+        return _bucket_log(value)
+    if kind == "signed":
+        return math.copysign(_bucket_log(abs(value), steps=4), value) if value else 0.0
+    if kind == "clamp":
+        return float(max(-10, min(10, round(value))))
+    if kind == "per_value":
+        return _bucket_log(value, base=2.0)
+    raise ValueError(f"unknown bucket kind {kind!r}")
+
+
+def bucket_fraction(v: float, snap: float = 0.0) -> float:
+    """Tenths, keeping exact 0 and 1 apart from 'almost' (0.05 and 0.95); values within
+    ``snap`` of 0 or 1 count as exact (for noised values, see privacy/dp.py)."""
+    if v <= snap:
         return 0.0
-    if v >= 1.0:
+    if v >= 1.0 - snap:
         return 1.0
     return min(max(round(v * 10.0) / 10.0, 0.05), 0.95)
 

@@ -11,17 +11,18 @@ of different schemes refuse to merge.
 from __future__ import annotations
 
 import hashlib
-import os
 
 import polars as pl
 
-KEY_ENV = "AURORA_SKETCH_KEY"
+from aurora_stream.config import sketch_key
+
+KEY_ENV = "AURORA_SKETCH_KEY"  # read in config.py
 _DEFAULT_SEED = 0x5A17_AB1E_C0FF_EE42
 
 
 def hash_seed() -> int:
     """The polars hash seed: from ``AURORA_SKETCH_KEY`` when set, else a fixed constant."""
-    key = os.environ.get(KEY_ENV)
+    key = sketch_key()
     if not key:
         return _DEFAULT_SEED
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")

@@ -1,4 +1,9 @@
-"""Recommend agent: column-profiles -> recommendations (+ review requests when unsure)."""
+"""Recommend agent: column-profiles (keyed by user) -> recommendations (+ review requests).
+
+Profiles arrive re-keyed by user and co-partitioned with ``aurora.corrections``, so the
+worker that recommends for a user is the one that learns from her corrections; her state
+is loaded from the store the first time this worker needs it after an assignment.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,13 @@ from typing import Any
 from aurora_stream.recommend.service import recommendation_event, review_request
 from aurora_stream.wire import deadletter
 from aurora_stream.wire.delivery import Outbox
-from aurora_stream.wire.records import ColumnProfile, decode
+from aurora_stream.wire.records import ColumnProfile, InvalidEvent, decode
+from aurora_stream.wire.topics import (
+    COLUMN_PROFILES,
+    RECOMMENDATIONS,
+    REVIEW_REQUESTS,
+    column_key,
+)
 
 log = logging.getLogger("aurora.recommend")
 
@@ -17,24 +28,27 @@ log = logging.getLogger("aurora.recommend")
 def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
     """Attach the recommend agent to the app."""
 
-    @app.agent(topics["aurora.column-profiles"], name="aurora.recommend")
+    @app.agent(topics[COLUMN_PROFILES], name="aurora.recommend")
     async def recommend(stream: Any) -> None:
         async for event in stream.events():
             try:
                 profile = decode(ColumnProfile, event.value)
                 t0 = time.perf_counter()
+                runtime.learner.ensure(profile.user_id)
                 rec = recommendation_event(runtime.recommender, profile)
                 runtime.metrics.recommend_seconds.observe(time.perf_counter() - t0)
-            except Exception as exc:
+            except InvalidEvent as exc:
+                await deadletter.send(topics, runtime, event, str(exc))
+                continue
+            except Exception as exc:  # one bad event must not stop the agent
                 log.exception("recommend failed")
                 await deadletter.send(topics, runtime, event, str(exc))
                 continue
-            key = f"{rec.dataset_id}:{rec.column}".encode()
+            key = column_key(rec.dataset_id, rec.column)
             out = Outbox()
-            await out.send(topics["aurora.recommendations"], key=key, value=rec.to_bytes())
+            await out.send(topics[RECOMMENDATIONS], key=key, value=rec.to_bytes())
             if rec.needs_review:
-                await out.send(
-                    topics["aurora.review-requests"], key=key, value=review_request(rec).to_bytes()
-                )
+                await out.send(topics[REVIEW_REQUESTS], key=key,
+                               value=review_request(rec).to_bytes())
             await out.flush()
             runtime.metrics.recommendations.labels(layer=rec.layer).inc()

@@ -137,10 +137,12 @@ class RedisCache(_TTLPolicy):
         prefix: str = "aurora:rec",
         base_ttl: float = HOUR,
         max_ttl: float = 30 * DAY,
+        socket_timeout: float = 1.0,
     ) -> None:
         super().__init__(base_ttl, max_ttl)
         self.r = (
-            redis.Redis.from_url(url_or_client)
+            redis.Redis.from_url(url_or_client, socket_timeout=socket_timeout,
+                                 socket_connect_timeout=socket_timeout)
             if isinstance(url_or_client, str)
             else url_or_client
         )
@@ -205,3 +207,62 @@ class RedisCache(_TTLPolicy):
                 batch.clear()
         if batch:
             self.r.delete(*batch)
+
+
+class DegradingCache:
+    """Any cache, made optional: an error of the wrapped cache (Redis down, a timeout) is
+    logged, counted through ``on_error`` and treated as a miss or a no-op, so a cache outage
+    never stops a recommendation or a correction (the cache is an optimisation).
+
+    >>> c = DegradingCache(RedisCache("redis://127.0.0.1:1/0", socket_timeout=0.2))
+    >>> c.get("ann", "k", "v1") is None, c.errors > 0
+    (True, True)
+    """
+
+    def __init__(self, inner: Cache, on_error: Callable[[Exception], None] | None = None,
+                 log_every: float = 30.0) -> None:
+        self.inner = inner
+        self.on_error = on_error
+        self.errors = 0
+        self.log_every = log_every
+        self._last_log = -float("inf")
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        import logging
+
+        self.errors += 1
+        if self.on_error is not None:
+            self.on_error(exc)
+        now = time.monotonic()
+        if now - self._last_log >= self.log_every:
+            self._last_log = now
+            logging.getLogger("aurora.cache").warning(
+                "L0 cache unavailable (%s: %s); serving without it", what, exc)
+
+    def get(self, user_id: str, key: str, model_version: str) -> Recommendation | None:
+        try:
+            return self.inner.get(user_id, key, model_version)
+        except Exception as exc:
+            self._failed("get", exc)
+            return None
+
+    def put(self, user_id: str, key: str, model_version: str, rec: Recommendation) -> None:
+        try:
+            self.inner.put(user_id, key, model_version, rec)
+        except Exception as exc:
+            self._failed("put", exc)
+
+    def record_outcome(self, user_id: str, key: str, accepted: bool) -> None:
+        try:
+            self.inner.record_outcome(user_id, key, accepted)
+        except Exception as exc:
+            self._failed("record_outcome", exc)
+
+    def invalidate_user(self, user_id: str) -> None:
+        try:
+            self.inner.invalidate_user(user_id)
+        except Exception as exc:
+            self._failed("invalidate_user", exc)
+
+    def __getattr__(self, name: str):  # ttl_remaining, __len__ helpers of the inner cache
+        return getattr(self.inner, name)

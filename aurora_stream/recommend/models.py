@@ -48,13 +48,14 @@ from typing import Any
 import zstandard
 from river import base, compose, linear_model, naive_bayes, optim
 
+from aurora_stream.profile.fields import FIELDS
+
 TARGETS: tuple[str, ...] = ("feature_type", "transformation", "imputation")
 Factory = Callable[[], base.Classifier]
 
 
 # fields whose absence is itself informative (e.g. no numeric moments: nothing parsed)
-_ABSENCE = ("mean", "std", "min", "skew", "q50", "top1_frac", "distinct_count",
-            "numeric_frac", "len_mean", "is_monotonic")
+_ABSENCE = tuple(name for name, f in FIELDS.items() if f.absent_tells)
 
 
 def onehot(x: dict[str, float]) -> dict[str, float]:

@@ -47,31 +47,15 @@ Policy, layer by layer:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
 
-from aurora_stream.profile.fingerprint import fingerprint, fingerprint_key
 from aurora_stream.profile.view import ProfileView
 from aurora_stream.recommend.cache import Cache
 from aurora_stream.recommend.decision import Option, Recommendation
+from aurora_stream.recommend.layer import Column, Layer, ModelLayer
 from aurora_stream.recommend.models import ModelBank
 from aurora_stream.recommend.policy import choose_imputation, choose_transformation
 from aurora_stream.recommend.rules import FALLBACK_RULES, RuleHit, RuleSet
 from aurora_stream.vocab import FEATURE_TYPES, IMPUTATIONS, TRANSFORMATIONS
-
-
-class LearnedRules(Protocol):
-    """L1 seam, implemented by the learn stage.
-
-    ``predict_proba_one`` returns ``target -> label -> posterior confidence`` for the
-    user's matching learned rule (empty when none matches); ``explain_one`` returns the
-    rule's ``(id, reason)``.
-    """
-
-    def predict_proba_one(
-        self, x: dict[str, float], user_id: str
-    ) -> dict[str, dict[str, float]]: ...
-
-    def explain_one(self, x: dict[str, float], user_id: str) -> tuple[str, str]: ...
 
 
 def _summary(v: ProfileView) -> str:
@@ -112,7 +96,7 @@ class Recommender:
         models: ModelBank,
         cache: Cache | None = None,
         review_threshold: float = 0.6,
-        learned_rules: LearnedRules | None = None,
+        learned_rules: Layer | None = None,
         *,
         rules: RuleSet | None = None,
         strong_rule: float = 0.85,
@@ -124,6 +108,7 @@ class Recommender:
         self.review_threshold = review_threshold
         self.learned_rules = learned_rules
         self.rules = rules if rules is not None else RuleSet()
+        self.model_layer = ModelLayer(models)
         self.strong_rule = strong_rule
         self.model_weight = model_weight
         self.synthetic_weight = synthetic_weight
@@ -131,27 +116,32 @@ class Recommender:
     # --- entry point ----------------------------------------------------------------
     def recommend(self, view: ProfileView, flags: Sequence[str], user_id: str) -> Recommendation:
         """The recommendation for one column of ``user_id``."""
-        fp = fingerprint(view, flags)
-        key = fingerprint_key(fp)
-        version = self.models.version(user_id)
+        return self.decide(Column.of(view, tuple(flags), user_id))
+
+    def decide(self, c: Column) -> Recommendation:
+        """The recommendation for a profiled column (``c.view`` is set)."""
+        if c.view is None:
+            raise ValueError("the recommender needs the column's profile view")
+        version = self.models.version(c.user_id)
         if self.cache is not None:
-            hit = self.cache.get(user_id, key, version)
+            hit = self.cache.get(c.user_id, c.key, version)
             if hit is not None:
                 return hit.served_from("L0-cache")
-        rec = self._decide(view, flags, fp, user_id, version)
-        rec = self._learned(view, fp, user_id, rec) or rec
+        rec = self._decide(c, version)
+        rec = self._learned(c, rec) or rec
         if self.cache is not None:
-            self.cache.put(user_id, key, version, rec)
+            self.cache.put(c.user_id, c.key, version, rec)
         return rec
 
     # --- L1 -------------------------------------------------------------------------
-    def _learned(self, view: ProfileView, fp: dict[str, float], user_id: str,
-                 fallback: Recommendation) -> Recommendation | None:
+    def _learned(self, c: Column, fallback: Recommendation) -> Recommendation | None:
         """The learned rule's answer, if one matches confidently; the other options
         come from the L2/L3 decision ``fallback``."""
         if self.learned_rules is None:
             return None
-        proba = self.learned_rules.predict_proba_one(fp, user_id)
+        view, fp, user_id = c.view, c.fp, c.user_id
+        assert view is not None
+        proba = self.learned_rules.predict_proba_one(c)
         ft, conf = _top(proba.get("feature_type", {}))
         if ft not in TRANSFORMATIONS or conf < self.review_threshold:
             return None
@@ -161,7 +151,7 @@ class Recommender:
             if m_type != ft and (m_conf > conf or (
                     fallback.feature_type != ft and fallback.type_confidence > conf)):
                 return None  # the models learned the same corrections and know this column
-        rule_id, reason = self.learned_rules.explain_one(fp, user_id)
+        rule_id, reason = self.learned_rules.explain_one(c)
         t, tc = _top(_restrict(proba.get("transformation", {}), TRANSFORMATIONS[ft]))
         i, ic = _top(_restrict(proba.get("imputation", {}), IMPUTATIONS))
         if t is None:
@@ -175,14 +165,15 @@ class Recommender:
                               alternatives, overall < self.review_threshold)
 
     # --- L2 + L3 --------------------------------------------------------------------
-    def _decide(self, view: ProfileView, flags: Sequence[str], fp: dict[str, float],
-                user_id: str, version: str) -> Recommendation:
-        hits = self.rules.hits(view, flags)
+    def _decide(self, c: Column, version: str) -> Recommendation:
+        view, fp, user_id = c.view, c.fp, c.user_id
+        assert view is not None
+        hits = self.rules.hits(view, c.flags, user_id)
         best = hits[0]
         by_type: dict[str, RuleHit] = {}
         for h in hits:
             by_type.setdefault(h.feature_type, h)
-        proba = self.models.predict_proba(fp, user_id)
+        proba = self.model_layer.predict_proba_one(c)
         pm = _restrict(proba.get("feature_type", {}), FEATURE_TYPES)
         m_type, m_conf = _top(pm)
 

@@ -7,11 +7,13 @@ with the statistics that decided (``{url_frac:.0%}`` etc.). Base confidences are
 rule's precision on SortingHat's data_train.csv (rounded; never the test file). All rules
 live in ``RULES``; to add one, append a ``Rule`` there (ids ``R-<topic>-<nn>``, unique).
 
-Rules speak River's interface so the recommender treats them like models: ``x`` is a
-plain dict (``rule_input(view, flags)``: the known view fields plus ``flag:<name>``
-keys), ``predict_proba_one(x)`` gives ``{feature_type: confidence}`` (empty when the rule
-does not fire) and ``RuleSet.learn_one(x, y)`` updates, per fired rule, how often it was
-right: its confidence is a Beta posterior around the base confidence, not a constant.
+``RuleSet`` is a layer like the others (``layer.Layer``: ``predict_proba_one``,
+``explain_one``, ``learn_one`` on a ``Column``). Each rule's confidence *for a user* is a
+Beta posterior around its base confidence (``prior_strength`` pseudo-observations):
+the learner records, for every accepted or corrected recommendation that a rule decided,
+whether the rule's type was right (``record_outcome``), and ``learn_one`` counts every
+rule that fires on a labelled column. The counts are part of the user's ``UserState``
+(``user_doc``), so a rule that keeps failing one user loses its confidence for her only.
 
 >>> from aurora_stream.profile.view import ProfileView
 >>> rules = RuleSet()
@@ -27,10 +29,13 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aurora_stream.profile.view import FIELD_NAMES, ProfileView
 from aurora_stream.recommend.policy import choose_imputation, choose_transformation
+
+if TYPE_CHECKING:
+    from aurora_stream.recommend.layer import Column
 
 Condition = Callable[[ProfileView, frozenset[str]], bool]
 FLAG_PREFIX = "flag:"
@@ -291,52 +296,79 @@ FALLBACK_RULES = frozenset({"R-fallback-01", "R-fallback-02"})
 
 
 class RuleSet:
-    """The rules plus how often each was right; River-style on plain dicts.
+    """The rules plus, per user, how often each was right (see the module docstring).
 
     ``prior_strength`` pseudo-observations at the base confidence keep a rule's posterior
     near its base until evidence accumulates.
     """
 
+    name = "L2-symbolic-rule"
+
     def __init__(self, rules: tuple[Rule, ...] = RULES, prior_strength: float = 20.0) -> None:
         self.rules = rules
         self.prior_strength = prior_strength
-        self._right: dict[str, int] = {}
-        self._wrong: dict[str, int] = {}
+        self._by_id = {r.id: r for r in rules}
+        self._counts: dict[str, dict[str, list[int]]] = {}  # user -> rule -> [right, wrong]
 
-    def confidence(self, rule: Rule) -> float:
+    def confidence(self, rule: Rule, user_id: str = "") -> float:
         k = self.prior_strength
-        right, wrong = self._right.get(rule.id, 0), self._wrong.get(rule.id, 0)
+        right, wrong = self._counts.get(user_id, {}).get(rule.id, (0, 0))
         return (rule.confidence * k + right) / (k + right + wrong)
 
-    def hits(self, view: ProfileView, flags: Iterable[str]) -> list[RuleHit]:
+    def hits(self, view: ProfileView, flags: Iterable[str], user_id: str = "") -> list[RuleHit]:
         """Every firing rule's recommendation, most confident first (ties: list order)."""
         fl = frozenset(flags)
-        fired = [r.apply(view, fl, self.confidence(r)) for r in self.rules if r.fires(view, fl)]
+        fired = [r.apply(view, fl, self.confidence(r, user_id)) for r in self.rules
+                 if r.fires(view, fl)]
         return sorted(fired, key=lambda h: -h.confidence)
 
-    def best(self, view: ProfileView, flags: Iterable[str]) -> RuleHit:
+    def best(self, view: ProfileView, flags: Iterable[str], user_id: str = "") -> RuleHit:
         """The most confident firing rule (the fallback always fires)."""
-        return self.hits(view, flags)[0]
+        return self.hits(view, flags, user_id)[0]
 
-    def predict_proba_one(self, x: dict[str, float]) -> dict[str, float]:
-        """Per type, the confidence of the strongest rule voting for it."""
-        view, flags = split_input(x)
-        out: dict[str, float] = {}
-        for h in self.hits(view, flags):
-            out.setdefault(h.feature_type, h.confidence)
-        return out
+    # --- the layer interface --------------------------------------------------------------
+    def predict_proba_one(self, c: Column) -> dict[str, dict[str, float]]:
+        """Per type, the confidence of the strongest rule voting for it; the strongest
+        rule's actions. ``{}`` for a column known only by its fingerprint."""
+        if c.view is None:
+            return {}
+        hits = self.hits(c.view, c.flags, c.user_id)
+        types: dict[str, float] = {}
+        for h in hits:
+            types.setdefault(h.feature_type, h.confidence)
+        best = hits[0]
+        return {"feature_type": types,
+                "transformation": {best.transformation: best.transformation_confidence},
+                "imputation": {best.imputation: best.imputation_confidence}}
 
-    def predict_one(self, x: dict[str, float]) -> str:
-        proba = self.predict_proba_one(x)
-        return max(proba, key=proba.__getitem__)
+    def explain_one(self, c: Column) -> tuple[str, str]:
+        if c.view is None:
+            return "", ""
+        best = self.best(c.view, c.flags, c.user_id)
+        return best.rule_id, best.reason
 
-    def learn_one(self, x: dict[str, float], y: str) -> None:
-        """Count, for every rule firing on ``x``, whether its type was ``y``."""
-        view, flags = split_input(x)
+    def learn_one(self, c: Column, y: dict[str, str]) -> None:
+        """Count, for every rule firing on ``c``, whether its type was ``y``'s."""
+        if c.view is None or "feature_type" not in y:
+            return
+        fl = frozenset(c.flags)
         for r in self.rules:
-            if r.fires(view, flags):
-                book = self._right if r.feature_type == y else self._wrong
-                book[r.id] = book.get(r.id, 0) + 1
+            if r.fires(c.view, fl):
+                self.record_outcome(c.user_id, r.id, r.feature_type == y["feature_type"])
 
-    def state(self) -> dict[str, Any]:
-        return {"right": dict(self._right), "wrong": dict(self._wrong)}
+    def record_outcome(self, user_id: str, rule_id: str, right: bool) -> None:
+        """One verdict on a recommendation this rule decided (unknown ids are ignored)."""
+        if rule_id not in self._by_id:
+            return
+        book = self._counts.setdefault(user_id, {}).setdefault(rule_id, [0, 0])
+        book[0 if right else 1] += 1
+
+    # --- state (part of the user's UserState) ---------------------------------------------
+    def user_doc(self, user_id: str) -> dict:
+        return {r: list(v) for r, v in self._counts.get(user_id, {}).items()}
+
+    def load_user_doc(self, user_id: str, doc: dict) -> None:
+        self._counts[user_id] = {str(r): [int(v[0]), int(v[1])] for r, v in doc.items()}
+
+    def forget_user(self, user_id: str) -> None:
+        self._counts.pop(user_id, None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import time
 
-from aurora_stream.profile.fingerprint import fingerprint, fingerprint_key
 from aurora_stream.profile.view import ProfileView
+from aurora_stream.recommend.layer import Column
 from aurora_stream.recommend.recommender import Recommender
 from aurora_stream.wire.records import ColumnProfile, Recommendation, ReviewRequest
 
@@ -22,15 +22,14 @@ def recommendation_id(dataset_id: str, column: int) -> str:
 
 def recommendation_event(recommender: Recommender, profile: ColumnProfile) -> Recommendation:
     """Recommend for one column and wrap the decision as an event."""
-    view = ProfileView.from_dict(profile.view)
-    decision = recommender.recommend(view, profile.flags, profile.user_id)
-    fp = fingerprint(view, profile.flags)
+    c = Column.of(ProfileView.from_dict(profile.view), tuple(profile.flags), profile.user_id)
+    decision = recommender.decide(c)
     return Recommendation(
         **decision.to_dict(),  # the decision's fields, alternatives already as dicts
         recommendation_id=recommendation_id(profile.dataset_id, profile.column),
         dataset_id=profile.dataset_id, user_id=profile.user_id, column=profile.column,
         n_columns=profile.n_columns, model_version=recommender.models.version(profile.user_id),
-        fingerprint=fp, fingerprint_key=fingerprint_key(fp), rows=profile.rows,
+        fingerprint=c.fp, fingerprint_key=c.key, rows=profile.rows,
         rows_rejected=profile.rows_rejected, created_at=time.time(),
     )
 

@@ -14,7 +14,7 @@ from aurora_stream.config import Settings
 from aurora_stream.learn import agents as learn_agents
 from aurora_stream.profile import agents as profile_agents
 from aurora_stream.recommend import agents as recommend_agents
-from aurora_stream.service import quirks, sqlite_store
+from aurora_stream.service import sqlite_store, tansu
 from aurora_stream.service.runtime import Runtime
 from aurora_stream.wire.topics import specs
 
@@ -27,6 +27,10 @@ def create_app(settings: Settings, broker: str, runtime: Runtime) -> tuple[faust
     sqlite_store.register()
     session = settings.group_session_timeout
     home = settings.ensure_home()
+    tansu_options: dict[str, Any] = {}
+    if settings.on_tansu:
+        broker = tansu.broker_urls(broker)
+        tansu_options["TableManager"] = tansu.TableManager
     app = faust.App(
         settings.app_id,
         broker=broker,
@@ -52,10 +56,8 @@ def create_app(settings: Settings, broker: str, runtime: Runtime) -> tuple[faust
         broker_rebalance_timeout=2.0 if session < 10 else 60.0,
         broker_commit_interval=0.5,
         table_standby_replicas=0,
+        **tansu_options,
     )
-    if settings.on_tansu:
-        quirks.short_fetch_wait(app)
-        quirks.quick_table_start(app)
     topics: dict[str, Any] = {
         name: app.topic(name, key_serializer="raw", value_serializer="raw",
                         partitions=spec.partitions, retention=spec.retention_ms / 1000.0,

@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aurora_stream.config import broker_log_level
 from aurora_stream.service.ports import free_port, wait_for_port
 
 
@@ -72,7 +73,7 @@ class EmbeddedBroker:
             stdout=log,
             stderr=log,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, "RUST_LOG": os.environ.get("AURORA_BROKER_LOG", "warn")},
+            env={**os.environ, "RUST_LOG": broker_log_level()},
             start_new_session=True,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )

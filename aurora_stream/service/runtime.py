@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aurora_stream.config import Settings
-from aurora_stream.recommend.cache import InProcessCache, RedisCache
+from aurora_stream.learn.learner import Learner
+from aurora_stream.learn.persistence import build_learner
+from aurora_stream.recommend.cache import DegradingCache, InProcessCache, RedisCache
 from aurora_stream.recommend.models import ModelBank
 from aurora_stream.recommend.recommender import Recommender
 from aurora_stream.service.metrics import Metrics
@@ -16,22 +18,34 @@ from aurora_stream.service.metrics import Metrics
 class Runtime:
     settings: Settings
     models: ModelBank
-    cache: Any
+    cache: DegradingCache
     recommender: Recommender
-    learner: Any = None
+    learner: Learner
     metrics: Metrics = field(default_factory=Metrics)
+    pending_prior: set[str] = field(default_factory=set)
+    """Ids of prior updates this worker published and has not read back yet."""
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        """Load learned state (or the shipped prior) and wire the layers together."""
-        from aurora_stream.learn.persistence import build_learner
+        """Load the prior (shipped or saved), open the state stores, wire the layers."""
+        metrics = Metrics()
 
-        cache = RedisCache(settings.redis_url) if settings.redis_url else InProcessCache()
+        def cache_error(exc: Exception) -> None:
+            metrics.cache_errors.inc()
+
+        inner = RedisCache(settings.redis_url) if settings.redis_url else InProcessCache()
+        cache = DegradingCache(inner, on_error=cache_error)
         learner = build_learner(settings.ensure_home(), cache,
                                 epsilon_per_day=settings.epsilon_per_day,
-                                rule_support=settings.rule_support)
+                                rule_support=settings.rule_support,
+                                redis_url=settings.redis_url if settings.shared_state else None,
+                                key_hex=settings.state_key)
         recommender = Recommender(learner.bank, cache=cache,
                                   review_threshold=settings.review_threshold,
-                                  learned_rules=learner.rules)
-        return cls(settings=settings, models=learner.bank, cache=cache, recommender=recommender,
-                   learner=learner)
+                                  learned_rules=learner.rules, rules=learner.symbolic)
+        return cls(settings=settings, models=learner.bank, cache=cache,
+                   recommender=recommender, learner=learner, metrics=metrics)
+
+    def kafka_client_options(self) -> dict[str, Any]:
+        """Extra options for the worker's own plain Kafka clients (security settings)."""
+        return {}

@@ -18,6 +18,7 @@ from typing import Any
 
 from aurora_stream.config import Settings
 from aurora_stream.service.broker import EmbeddedBroker
+from aurora_stream.service.homelock import HomeLock
 from aurora_stream.service.runtime import Runtime
 
 log = logging.getLogger("aurora.worker")
@@ -68,10 +69,18 @@ class Worker:
         app = self.app
         return bool(app and not app.rebalancing and app.consumer.assignment())
 
-    async def stop(self) -> None:
-        """Stop agents, flush the producer, leave the group."""
+    async def stop(self, drain: float = 5.0) -> None:
+        """Stop agents, flush the producer, leave the group; first wait (up to ``drain``
+        seconds) until the prior updates this worker published are learned back, and
+        save the prior, so a short-lived embedded worker keeps what it shared."""
         if self.app is not None:
+            rt = self.runtime
+            deadline = time.monotonic() + drain
+            while rt is not None and rt.pending_prior and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
             await self.app.stop()
+            if rt is not None and rt.learner.prior_dirty:
+                rt.learner.save_prior()
             with contextlib.suppress(Exception):
                 for table in self.app.tables.values():
                     table.data.close()
@@ -80,15 +89,26 @@ class Worker:
 
 @contextlib.asynccontextmanager
 async def running_stack(settings: Settings, *, with_worker: bool = True,
-                        broker_log: Path | None = None) -> AsyncIterator[tuple[str, Worker | None]]:
+                        broker_log: Path | None = None, lock_wait: float = 120.0
+                        ) -> AsyncIterator[tuple[str, Worker | None]]:
     """The broker (embedded unless settings.broker) and optionally a worker, torn down on exit.
+
+    Embedded, the stack holds AURORA_HOME's lock (``HomeLock``) while it runs: two processes
+    never write one home's learned state at once; a second one waits up to ``lock_wait``
+    seconds, then fails with ``HomeBusy`` naming the holder.
 
     Yields ``(bootstrap, worker)``; ``bootstrap`` is what plain Kafka clients connect to.
     """
     broker: EmbeddedBroker | None = None
+    lock: HomeLock | None = None
     if settings.embedded:
         home = settings.ensure_home()
-        broker = EmbeddedBroker(log_path=broker_log or home / "broker.log").start()
+        lock = HomeLock(home).acquire(wait=lock_wait)
+        try:
+            broker = EmbeddedBroker(log_path=broker_log or home / "broker.log").start()
+        except BaseException:
+            lock.release()
+            raise
         broker_url = broker.url
     else:
         broker_url = settings.broker or ""
@@ -104,3 +124,5 @@ async def running_stack(settings: Settings, *, with_worker: bool = True,
         finally:
             if broker is not None:
                 broker.stop()
+            if lock is not None:
+                lock.release()

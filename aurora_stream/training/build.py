@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from aurora_stream.profile.fields import FIELDS
 from aurora_stream.profile.fingerprint import fingerprint, name_flags
 from aurora_stream.profile.sketch import profile_values
 from aurora_stream.profile.view import ProfileView
@@ -35,8 +36,7 @@ N_COLUMNS = 4000
 SEED = 20260
 EPOCHS = 3
 
-_SPARSE_DROP = ("top1_frac", "top5_frac", "skew", "kurtosis", "q01", "q25", "q50", "q75",
-                "q99", "zero_frac", "len_min", "len_max", "is_monotonic")
+_SPARSE_DROP = tuple(name for name, f in FIELDS.items() if f.sparse)
 
 
 def sparse_view(view: ProfileView, sample_fracs: dict[str, float]) -> ProfileView:

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from aurora_stream.profile import shapes
+from aurora_stream.profile.fields import FIELDS
 from aurora_stream.profile.fingerprint import fingerprint, name_flags
 from aurora_stream.profile.view import ProfileView
 from aurora_stream.recommend.policy import labels_for
@@ -62,35 +63,11 @@ if TYPE_CHECKING:
     from aurora_stream.recommend.models import ModelBank
 
 SAMPLE_NULLS = frozenset({"", "none", "nan", "null", "na", "n/a"})
-SHAPE_FIELDS: tuple[str, ...] = (
-    "numeric_frac",
-    "int_frac",
-    "float_frac",
-    "bool_frac",
-    "date_frac",
-    "time_frac",
-    "email_frac",
-    "url_frac",
-    "phone_frac",
-    "currency_frac",
-    "percent_frac",
-    "embedded_number_frac",
-    "list_frac",
-    "alpha_frac",
-    "leading_zero_frac",
-)
-_TEXT_FIELDS = {
-    "len_mean": "mean_char_count",
-    "len_std": "stdev_char_count",
-    "word_mean": "mean_word_count",
-    "word_std": "std_dev_word_count",
-    "stopword_mean": "mean_stopword_total",
-    "stopword_std": "stdev_stopword_total",
-    "whitespace_mean": "mean_whitespace_count",
-    "whitespace_std": "stdev_whitespace_count",
-    "delim_mean": "mean_delim_count",
-    "delim_std": "stdev_delim_count",
-}
+SHAPE_FIELDS: tuple[str, ...] = tuple(n for n, f in FIELDS.items() if f.sortinghat == "samples")
+"""Value shapes SortingHat does not give: estimated from its five sample values."""
+_TEXT_FIELDS = {n: f.sortinghat for n, f in FIELDS.items()
+                if f.bucket == "per_value" and f.sortinghat}
+_MOMENTS = {n: f.sortinghat for n, f in FIELDS.items() if f.bucket == "signed" and f.sortinghat}
 _FLAG_SHAPES = {"has_url": "url_frac", "has_email": "email_frac", "has_date": "date_frac",
                 "is_list": "list_frac"}
 
@@ -184,8 +161,7 @@ def row_to_view(row: Mapping[str, object], sample_fracs: dict[str, float] | None
             fracs[field] = 0.2
     out.update(fracs)
 
-    moments = {k: _num(row.get(src)) for k, src in
-               (("mean", "mean"), ("std", "std_dev"), ("min", "min_val"), ("max", "max_val"))}
+    moments = {k: _num(row.get(src)) for k, src in _MOMENTS.items()}
     placeholder = all(v == 0.0 for v in moments.values()) and (dist or 0) > 1
     numeric_looking = fracs.get("numeric_frac", 0.0) > 0
     if not placeholder and (numeric_looking or any(v not in (None, 0.0) for v in moments.values())):

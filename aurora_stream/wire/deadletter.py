@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from aurora_stream.wire.records import DeadLetter
-from aurora_stream.wire.topics import raw_topics
+from aurora_stream.wire.topics import DEAD_LETTER, raw_topics
 
 log = logging.getLogger("aurora.dead-letter")
 
@@ -33,7 +33,7 @@ def from_event(event: Any, reason: str) -> DeadLetter:
 async def send(topics: dict[str, Any], runtime: Any, event: Any, reason: str) -> None:
     """Send the current event to aurora.dead-letter (keyed by its source topic) and count it."""
     dl = from_event(event, reason)
-    sent = await topics["aurora.dead-letter"].send(key=dl.source_topic.encode(),
+    sent = await topics[DEAD_LETTER].send(key=dl.source_topic.encode(),
                                                    value=dl.to_bytes())
     await sent  # delivered before the input event is acknowledged
     runtime.metrics.dead_letters.inc()

@@ -224,6 +224,23 @@ class LearnEvent(Event):
     created_at: float
 
 
+class PriorUpdateEvent(Event):
+    """One differentially private example for the shared prior (no user, no raw value)."""
+
+    schema_name = "prior-update"
+    description = (
+        "A privatized (fingerprint, feature type) pair every worker learns into its copy of "
+        "the shared prior, once per update_id, in topic order."
+    )
+    constraints = {"update_id": _ID, "epsilon": {"minimum": 0}}
+
+    update_id: str
+    fingerprint: dict[str, float]
+    label: dict[str, str]
+    epsilon: float
+    created_at: float
+
+
 class DeadLetter(Event):
     """An event an agent could not accept, with where it came from and why."""
 
@@ -244,7 +261,7 @@ class DeadLetter(Event):
 
 RECORDS: tuple[type[Event], ...] = (
     CsvChunk, RejectedRow, ColumnChunk, ColumnProfile, Recommendation, ReviewRequest,
-    Correction, LearnEvent, DeadLetter,
+    Correction, LearnEvent, PriorUpdateEvent, DeadLetter,
 )
 
 E = TypeVar("E", bound=Event)

@@ -17,7 +17,25 @@ RECOMMENDATIONS = "aurora.recommendations"
 REVIEW_REQUESTS = "aurora.review-requests"
 CORRECTIONS = "aurora.corrections"
 LEARN_EVENTS = "aurora.learn-events"
+PRIOR_UPDATES = "aurora.prior-updates"
 DEAD_LETTER = "aurora.dead-letter"
+
+
+# --- message keys (what the partitioner sees; see `key` in topics.toml) -------------------
+def column_key(dataset_id: str, column: int) -> bytes:
+    """Key of a column's chunks and of its recommendation: one column, one partition."""
+    return f"{dataset_id}:{column}".encode()
+
+
+def user_key(user_id: str) -> bytes:
+    """Key of what belongs to one user's learning (profiles to recommend, corrections,
+    learn events): co-partitioned topics put one user on one worker."""
+    return user_id.encode()
+
+
+def dataset_key(dataset_id: str) -> bytes:
+    """Key of a file's chunks (their order within the file is kept) and rejected rows."""
+    return dataset_id.encode()
 
 
 @dataclass(frozen=True)

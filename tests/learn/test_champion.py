@@ -78,10 +78,10 @@ def test_learner_reports_the_switch_and_persists_the_duel(tmp_path) -> None:
         outs.append(learner.apply(e))
     switched = [o.switch for o in outs if o.switch is not None]
     assert [s.kind for s in switched] == ["promote"]
-    learner.snapshot()
+    learner.save(["ann"])
     again = Learner(ModelBank(), privacy=PrivacyGuard(epsilon=0.0), store=store,
                     champion=ChampionChallenger(challenger_factory=user_model))
-    again.restore()
+    again.ensure("ann")
     assert again.champion.version("ann") == learner.champion.version("ann")
     assert again.champion.accuracies("ann") == learner.champion.accuracies("ann")
 

@@ -65,11 +65,13 @@ def test_names_cannot_escape_the_directory(tmp_path: Path) -> None:
         DirectoryStore(tmp_path, KEY).save("../outside", b"x")
 
 
-def test_state_key_env_then_generated_file(aurora_home: Path, monkeypatch) -> None:
+def test_state_key_setting_then_generated_file(aurora_home: Path, monkeypatch) -> None:
+    from aurora_stream.config import Settings
+
     monkeypatch.setenv(KEY_ENV, "ab" * 32)
-    assert state_key() == bytes([0xAB]) * 32
+    assert state_key(env=Settings.from_env().state_key) == bytes([0xAB]) * 32
     monkeypatch.delenv(KEY_ENV)
-    key = state_key()
+    key = state_key(env=Settings.from_env().state_key)
     path = aurora_home / "state.key"
     assert len(key) == 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert state_key() == key  # generated once, then reused

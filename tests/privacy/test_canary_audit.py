@@ -55,7 +55,8 @@ def test_needles_cover_every_form() -> None:
 @pytest.mark.timeout(180)
 def test_canaries_never_leave_the_parse_stage(broker, redis_url, aurora_home, tmp_path) -> None:
     settings = Settings.from_env(broker=broker.url, home=aurora_home, redis_url=redis_url,
-                                 app_id="canary-audit", user="canary-user")
+                                 app_id="canary-audit", user="canary-user",
+                                 state_key="c4" * 32)  # shared state in Redis: one key
     csv = canary_csv(tmp_path / "canary.csv")
     canaries = CANARY_NAMES + CANARY_STRINGS + CANARY_NUMBERS
 

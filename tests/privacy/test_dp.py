@@ -42,6 +42,10 @@ def test_budget_exhaustion_stops_sharing_but_not_learning(bank: ModelBank) -> No
     outs = [learner.apply(event(i)) for i in range(6)]
     assert [o.prior_update is not None for o in outs] == [True] * 3 + [False] * 3
     assert all(o.learned for o in outs) and bank.corrections("ann") == 6
+    for o in outs:  # what every worker reads back from aurora.prior-updates
+        if o.prior_update is not None:
+            assert o.prior_update.update_id == o.correction_id
+            learner.apply_prior_update(o.prior_update)
     assert bank.prior_version() == "prior-v1.3"
     assert learner.apply(event(99, "bob")).prior_update is not None  # budgets are per user
     clock.t += DAY  # a new UTC day, a new budget
@@ -91,10 +95,9 @@ def test_spending_persists_through_the_store(tmp_path, bank: ModelBank) -> None:
     clock = Clock()
     store = DirectoryStore(tmp_path, b"k" * 32)
     learner = Learner(bank, privacy=PrivacyGuard(epsilon=0.5, clock=clock), store=store)
-    learner.apply(event(0))
-    learner.snapshot()
+    learner.learn(event(0))
     again = Learner(ModelBank(), privacy=PrivacyGuard(epsilon=0.5, clock=clock), store=store)
-    again.restore()
+    again.ensure("ann")
     assert again.privacy.report("ann") == learner.privacy.report("ann")
     assert again.apply(event(1)).prior_update is not None  # 0.5 + 0.5 = 1.0: allowed
     assert again.apply(event(2)).prior_update is None  # spent, also across the restart

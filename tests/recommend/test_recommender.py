@@ -93,13 +93,18 @@ def test_rules_only_without_a_trained_model() -> None:
 class OneLearnedRule:
     """A minimal L1 learned-rule set: one rule for one user."""
 
-    def predict_proba_one(self, x, user_id):
-        if user_id != "ann":
+    name = "L1-learned-rule"
+
+    def predict_proba_one(self, c):
+        if c.user_id != "ann":
             return {}
         return {"feature_type": {"categorical": 0.93}, "transformation": {"target": 0.8}}
 
-    def explain_one(self, x, user_id):
+    def explain_one(self, c):
         return "L-ann-3", "you labelled 14 of 15 such columns categorical/target"
+
+    def learn_one(self, c, y):
+        return None
 
 
 def test_learned_rule_decides_for_its_user(prior: ModelBank) -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from aurora_stream.profile.fingerprint import name_flags
 from aurora_stream.profile.sketch import profile_values
+from aurora_stream.recommend.layer import Column
 from aurora_stream.recommend.rules import RULES, RuleSet, rule_input
 from aurora_stream.training.synthetic import generate
 from aurora_stream.vocab import is_valid
@@ -69,22 +70,31 @@ def test_every_firing_rule_recommends_a_valid_triple(column) -> None:
         assert "{" not in h.reason and h.reason
 
 
-def test_rule_ids_are_unique_and_rules_speak_rivers_interface() -> None:
+def test_rule_ids_are_unique_and_rules_speak_the_layer_interface() -> None:
     assert len({r.id for r in RULES}) == len(RULES)
     x = rule_input(profile_values([f"http://a.org/{i}" for i in range(20)]), ())
     url_rule = next(r for r in RULES if r.id == "R-url-01")
     assert url_rule.predict_proba_one(x) == {"url": 0.95}
     assert next(r for r in RULES if r.id == "R-email-01").predict_proba_one(x) == {}
-    assert RuleSet().predict_one(x) == "url"
+    c = Column.of(profile_values([f"http://a.org/{i}" for i in range(20)]), (), "ann")
+    assert max(RuleSet().predict_proba_one(c)["feature_type"].items(),
+               key=lambda kv: kv[1])[0] == "url"
+    assert RuleSet().explain_one(c) == ("R-url-01", "100% of values are URLs")
 
 
-def test_learning_moves_a_rules_confidence_with_its_record() -> None:
+def test_learning_moves_a_rules_confidence_for_that_user_only() -> None:
     rules = RuleSet()
-    x = rule_input(profile_values(["red", "blue"] * 50), ())
-    before = rules.predict_proba_one(x)["categorical"]
+    ann = Column.of(profile_values(["red", "blue"] * 50), (), "ann")
+    bob = Column.of(profile_values(["red", "blue"] * 50), (), "bob")
+    before = rules.predict_proba_one(ann)["feature_type"]["categorical"]
     for _ in range(10):
-        rules.learn_one(x, "context-specific")
-    assert rules.predict_proba_one(x)["categorical"] < before
+        rules.learn_one(ann, {"feature_type": "context-specific"})
+    assert rules.predict_proba_one(ann)["feature_type"]["categorical"] < before
+    assert rules.predict_proba_one(bob)["feature_type"]["categorical"] == before
     for _ in range(40):
-        rules.learn_one(x, "categorical")
-    assert rules.predict_proba_one(x)["categorical"] > before - 0.05
+        rules.learn_one(ann, {"feature_type": "categorical"})
+    assert rules.predict_proba_one(ann)["feature_type"]["categorical"] > before - 0.05
+    doc = rules.user_doc("ann")
+    fresh = RuleSet()
+    fresh.load_user_doc("ann", doc)
+    assert fresh.predict_proba_one(ann) == rules.predict_proba_one(ann)

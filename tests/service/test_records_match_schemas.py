@@ -49,6 +49,8 @@ SAMPLES: dict[str, dict] = {
                    "created_at": 2.0},
     "learn-event": {"kind": "applied", "user_id": "u", "correction_id": "c1",
                     "detail": {"n": 1}, "created_at": 3.0},
+    "prior-update": {"update_id": "c1", "fingerprint": {"numeric_frac": 1.0},
+                     "label": {"feature_type": "numeric"}, "epsilon": 0.25, "created_at": 5.0},
     "dead-letter": {"reason": "not JSON", "source_topic": "aurora.csv-chunks",
                     "source_partition": 0, "source_offset": 12, "created_at": 4.0,
                     "event": None},

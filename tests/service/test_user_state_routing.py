@@ -1,0 +1,213 @@
+"""N workers, one consistent learner: a user's state follows her partition through Redis.
+
+Real ``aurora worker`` processes (separate AURORA_HOMEs) on the real broker, sharing a real
+redis-server. Which worker owns a user is read from the workers' own Prometheus counters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import urllib.request
+from pathlib import Path
+
+import orjson
+import pytest
+from service_helpers import Recommendations, WorkerProcess, read_topic, unique, wide_csv
+
+from aurora_stream.client.feedback import FeedbackClient, correction_for
+from aurora_stream.client.publish import publish_file
+from aurora_stream.learn.state import UserState, store_name
+from aurora_stream.learn.store import RedisStore
+from aurora_stream.service.ports import free_port
+
+KEY = "5e" * 32  # the signing key every worker of the test shares (a test value)
+
+
+def _counter(port: int, name: str) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+
+
+def _workers(broker, tmp_path: Path, redis_url: str, n: int, **env: str):
+    app_id = unique("t-route")
+    ports = [free_port() for _ in range(n)]
+    workers = [WorkerProcess(broker.url, tmp_path / f"home{i}", app_id, extra_env={
+        "AURORA_METRICS_PORT": str(p), "AURORA_REDIS_URL": redis_url,
+        "AURORA_STATE_KEY": KEY, **env}) for i, p in enumerate(ports)]
+    return workers, ports
+
+
+async def _start(workers) -> None:
+    for w in workers:
+        w.start()
+    for w in workers:
+        await w.ready()
+    await asyncio.sleep(2.0)  # the last join's rebalance settles
+
+
+async def _recommend(broker, path: Path, user: str, n_columns: int) -> dict[int, object]:
+    async with Recommendations(broker.bootstrap) as reader:
+        ds = unique(f"{user}-file")
+        await publish_file(path, broker.bootstrap, dataset_id=ds, user_id=user)
+        got = await reader.until_columns(ds, n_columns, timeout=60)
+    assert len(got) == n_columns, f"{len(got)} of {n_columns} columns recommended"
+    return {r.column: r for r in got.values()}
+
+
+def _owner(ports, before) -> int:
+    after = [_counter(p, "aurora_recommendations_total") for p in ports]
+    grew = [i for i, (a, b) in enumerate(zip(after, before, strict=True)) if a > b]
+    assert len(grew) == 1, f"recommendations per worker {before} -> {after}"
+    return grew[0]
+
+
+@pytest.mark.timeout(300)
+def test_a_users_next_file_on_another_worker_reflects_her_corrections(
+        broker, redis_url: str, tmp_path: Path) -> None:
+    files = [tmp_path / f"f{i}.csv" for i in range(5)]
+    header = [wide_csv(f, rows=300, seed=20 + i) for i, f in enumerate(files)][0]
+    qty = header.index("qty")
+    workers, ports = _workers(broker, tmp_path, redis_url, 3, AURORA_EPSILON_PER_DAY="0")
+    alice, bob = unique("alice"), unique("bob")
+
+    async def main():
+        await _start(workers)
+        bob_before = await _recommend(broker, files[0], bob, len(header))
+        counts = [_counter(p, "aurora_recommendations_total") for p in ports]
+        first = await _recommend(broker, files[0], alice, len(header))
+        owner = _owner(ports, counts)
+        wanted = "numeric" if first[qty].feature_type != "numeric" else "categorical"
+        feedback = await FeedbackClient(broker.bootstrap).start()
+        try:
+            for f in files[1:4]:  # three of her files, the same kind of column corrected
+                recs = await _recommend(broker, f, alice, len(header))
+                done = await feedback.send_and_wait(
+                    [correction_for(recs[qty], accepted=False, feature_type=wanted)], 30)
+                assert [e.kind for e in done.values()] == ["applied"]
+        finally:
+            await feedback.stop()
+        workers[owner].stop()  # her partition moves to another worker
+        await asyncio.sleep(4.0)
+        counts = [_counter(p, "aurora_recommendations_total") if i != owner else 0.0
+                  for i, p in enumerate(ports)]
+        alive = [p if i != owner else None for i, p in enumerate(ports)]
+        nxt = await _recommend(broker, files[4], alice, len(header))
+        after = [_counter(p, "aurora_recommendations_total") if p else 0.0 for p in alive]
+        served_by = [i for i in range(3) if after[i] > counts[i]]
+        bob_after = await _recommend(broker, files[0], bob, len(header))
+        return owner, served_by, wanted, nxt, bob_before, bob_after
+
+    try:
+        owner, served_by, wanted, nxt, bob_before, bob_after = asyncio.run(main())
+    finally:
+        for w in workers:
+            w.stop()
+    assert served_by and owner not in served_by, (owner, served_by)
+    assert nxt[qty].feature_type == wanted, nxt[qty]
+    assert nxt[qty].model_version.startswith(f"user:{alice}@v3"), nxt[qty].model_version
+    assert nxt[qty].layer in ("L1-learned-rule", "L3-model", "L0-cache")
+    strip = ("recommendation_id", "dataset_id", "created_at", "layer")  # L0 may serve it
+    assert [{k: v for k, v in r.asdict().items() if k not in strip}
+            for _, r in sorted(bob_after.items())] == \
+        [{k: v for k, v in r.asdict().items() if k not in strip}
+         for _, r in sorted(bob_before.items())]  # bob is untouched by alice's learning
+
+
+@pytest.mark.timeout(300)
+def test_sigkill_of_the_owner_mid_burst_applies_every_correction_exactly_once(
+        broker, redis_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    header = wide_csv(path, rows=300, seed=3)
+    workers, ports = _workers(broker, tmp_path, redis_url, 2, AURORA_EPSILON_PER_DAY="0")
+    user = unique("alice")
+    n = 300
+
+    async def main():
+        await _start(workers)
+        counts = [_counter(p, "aurora_recommendations_total") for p in ports]
+        recs = await _recommend(broker, path, user, len(header))
+        owner = _owner(ports, counts)
+        events = [correction_for(recs[i % len(header)], accepted=False,
+                                 imputation=("mean", "median", "mode")[i % 3]
+                                 if recs[i % len(header)].feature_type == "numeric" else "mode")
+                  for i in range(n)]
+        feedback = await FeedbackClient(broker.bootstrap).start()
+        try:
+            for c in events:
+                await feedback.kafka.send("aurora.corrections", c.to_bytes(),
+                                          key=c.user_id.encode())
+            await feedback.kafka.flush()
+            while sum(e.kind == "applied" for e in feedback.done.values()) < n // 5:
+                await feedback._poll()
+            workers[owner].kill()  # SIGKILL mid-burst: nothing flushed, nothing left
+            wanted = {c.correction_id for c in events}
+            deadline = asyncio.get_running_loop().time() + 120
+            while wanted - feedback.done.keys():
+                if asyncio.get_running_loop().time() > deadline:
+                    missing = wanted - feedback.done.keys()
+                    dead = await read_topic(broker.bootstrap, "aurora.dead-letter",
+                                            until=lambda m: False, timeout=3)
+                    why = [orjson.loads(m.value)["reason"] for m in dead
+                           if any(c.encode() in (m.value or b"") for c in missing)]
+                    raise AssertionError(f"{len(missing)} corrections never answered; "
+                                         f"dead letters for them: {why}")
+                await feedback._poll()
+        finally:
+            await feedback.stop()
+        nxt = await _recommend(broker, path, user, len(header))
+        return owner, nxt
+
+    try:
+        owner, nxt = asyncio.run(main())
+    finally:
+        for w in workers:
+            w.stop()
+    store = RedisStore(redis_url, bytes.fromhex(KEY))
+    state = UserState.from_bytes(store.load(store_name(user)))
+    assert state.models.n == n  # every correction applied exactly once: no loss, no double
+    assert len(state.seen) == n == len(set(state.seen))
+    assert {r.model_version for r in nxt.values()} == {f"user:{user}@v{n}+prior-v1"}
+
+
+@pytest.mark.timeout(240)
+def test_every_worker_learns_a_prior_update_published_by_another(
+        broker, redis_url: str, tmp_path: Path) -> None:
+    from aurora_stream.learn.persistence import local_store
+    from aurora_stream.learn.prior_state import PRIOR_NAME, prior_from_bytes
+    from aurora_stream.recommend.prior import load_prior
+
+    path = tmp_path / "f.csv"
+    header = wide_csv(path, rows=200, seed=5)
+    workers, ports = _workers(broker, tmp_path, redis_url, 2)  # default DP budget: sharing on
+
+    async def main():
+        await _start(workers)
+        before = [_counter(p, "aurora_prior_updates_applied_total") for p in ports]
+        recs = await _recommend(broker, path, unique("sharer"), len(header))
+        feedback = await FeedbackClient(broker.bootstrap).start()
+        try:
+            done = await feedback.send_and_wait(
+                [correction_for(recs[0], accepted=False, feature_type="categorical")], 30)
+            await feedback.drain(0.5)
+            kinds = [e.kind for v in feedback.extra.values() for e in v]
+        finally:
+            await feedback.stop()
+        deadline = asyncio.get_running_loop().time() + 20
+        while [_counter(p, "aurora_prior_updates_applied_total") for p in ports] != \
+                [b + 1 for b in before]:
+            assert asyncio.get_running_loop().time() < deadline, "an update was not applied"
+            await asyncio.sleep(0.2)
+        return done, kinds
+
+    try:
+        done, kinds = asyncio.run(main())
+    finally:
+        for w in workers:
+            w.stop()
+    assert [e.kind for e in done.values()] == ["applied"] and "prior-update" in kinds
+    for w in workers:  # each worker saved the same prior version in its own home
+        bank = load_prior()
+        data = local_store(w.home, KEY).load(PRIOR_NAME)
+        assert data is not None and prior_from_bytes(data, bank) is not None
+        assert bank.prior_version() == "prior-v1.1"
