@@ -54,6 +54,7 @@ class Settings:
     epsilon_per_day: float = 1.0  # DP budget per user per day for the shared prior
     broker_kind: str | None = None  # "tansu" or "kafka"; None = tansu when embedded
     state_key: str | None = None  # hex HMAC key of learned state; None = AURORA_HOME/state.key
+    chunk_timeout: float = 600.0  # a column whose missing chunks do not come is refused
 
     @property
     def on_tansu(self) -> bool:
@@ -84,6 +85,7 @@ class Settings:
             epsilon_per_day=float(_env("AURORA_EPSILON_PER_DAY", "1.0")),
             broker_kind=os.environ.get("AURORA_BROKER_KIND") or None,
             state_key=os.environ.get("AURORA_STATE_KEY") or None,
+            chunk_timeout=float(_env("AURORA_CHUNK_TIMEOUT", "600")),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "home" in given:
@@ -102,6 +104,10 @@ class Settings:
         return self.broker is None
 
     def ensure_home(self) -> Path:
-        """Create AURORA_HOME (mode 0700) and return it."""
+        """Create AURORA_HOME (mode 0700), or tighten an existing one of ours that others
+        could read (it holds keys, learned state and tables), and return it."""
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = self.home.stat()
+        if st.st_mode & 0o077 and st.st_uid == os.getuid():
+            self.home.chmod(0o700)
         return self.home

@@ -32,6 +32,10 @@ class Metrics:
             registry=r, buckets=(1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 1.0))
         self.prior_updates = Counter("aurora_prior_updates_applied",
                                      "Shared-prior updates learned by this worker", registry=r)
+        self.state_unavailable = Counter(
+            "aurora_user_state_unavailable",
+            "Recommendations served from the prior because a user's state could not be read",
+            registry=r)
         self.cache_errors = Counter("aurora_cache_errors",
                                     "L0 cache operations that failed (served without it)",
                                     registry=r)
