@@ -21,7 +21,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 
 from aurora_stream.config import Settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="AURORA Stream: ML feature preparation recommendations for CSV streams.")
 learn_app = typer.Typer(no_args_is_help=True, help="Learning operations.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (run on demand).")
@@ -720,11 +720,22 @@ def bench_learning(
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point: every failure is one line on stderr (the traceback only with
+    AURORA_LOG_LEVEL=DEBUG), exit 2 for what the user can fix, 1 for the rest."""
+    from aurora_stream.config import log_level
+
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        if log_level() == "DEBUG":
+            raise
+        user = isinstance(exc, (*_user_errors(), ValueError, OSError))
+        what = str(exc) or exc.__class__.__name__
+        err.print(f"[red]error:[/] {what}" + ("" if user else
+                  f" ({exc.__class__.__name__}; AURORA_LOG_LEVEL=DEBUG shows the traceback)"))
+        sys.exit(2 if user else 1)
 
 
 if __name__ == "__main__":
