@@ -28,7 +28,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (run on demand)."
 app.add_typer(learn_app, name="learn")
 app.add_typer(bench_app, name="bench")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one message, one line (no wrapping at 80)
 # Piped output keeps whole table rows instead of folding them into 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 200)
 
@@ -182,9 +182,10 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from aurora_stream.learn.learner import UserStateUnavailable
     from aurora_stream.learn.store import TamperedStateError
     from aurora_stream.recommend.prior import PriorUnavailable
-    from aurora_stream.service.homelock import HomeBusy
+    from aurora_stream.service.homelock import HomeBusy, HomeFull
 
     return (SourceError, FileNotFoundError, KeyError, TimeoutError, DatasetFailed, HomeBusy,
+            HomeFull,
             UserStateUnavailable, TamperedStateError, PriorUnavailable, PermissionError,
             CorrectionRefused)
 

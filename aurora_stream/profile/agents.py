@@ -62,19 +62,23 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                 await deadletter.send(topics, runtime, event, f"internal error: {exc!r}")
                 continue
             out = Outbox()
-            for r in result.rejected:
-                await out.send(
-                    topics[REJECTED_ROWS],
-                    key=dataset_key(chunk.dataset_id),
-                    value=r.to_bytes(),
-                )
-            for c in result.columns:
-                await out.send(
-                    topics[COLUMN_CHUNKS],
-                    key=column_key(c.dataset_id, c.column),
-                    value=c.to_bytes(),
-                )
-            await out.flush()
+            try:
+                for r in result.rejected:
+                    await out.send(
+                        topics[REJECTED_ROWS],
+                        key=dataset_key(chunk.dataset_id),
+                        value=r.to_bytes(),
+                    )
+                for c in result.columns:
+                    await out.send(
+                        topics[COLUMN_CHUNKS],
+                        key=column_key(c.dataset_id, c.column),
+                        value=c.to_bytes(),
+                    )
+                await out.flush()
+            except Exception:  # the broker refused them after retries: say so, keep serving
+                log.exception("column-chunks of %s could not be sent", chunk.dataset_id)
+                continue
             runtime.metrics.chunks_parsed.inc()
             runtime.metrics.rows_parsed.inc(result.rows_in - len(result.rejected))
             runtime.metrics.rows_rejected.inc(len(result.rejected))

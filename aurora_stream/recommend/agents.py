@@ -64,9 +64,13 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                 continue
             key = column_key(rec.dataset_id, rec.column)
             out = Outbox()
-            await out.send(topics[RECOMMENDATIONS], key=key, value=rec.to_bytes())
-            if rec.needs_review:
-                await out.send(topics[REVIEW_REQUESTS], key=key,
-                               value=review_request(rec).to_bytes())
-            await out.flush()
+            try:
+                await out.send(topics[RECOMMENDATIONS], key=key, value=rec.to_bytes())
+                if rec.needs_review:
+                    await out.send(topics[REVIEW_REQUESTS], key=key,
+                                   value=review_request(rec).to_bytes())
+                await out.flush()
+            except Exception:  # the broker refused it after retries: say so, keep serving
+                log.exception("recommendation of %s could not be sent", key.decode())
+                continue
             runtime.metrics.recommendations.labels(layer=rec.layer).inc()
