@@ -85,4 +85,9 @@ def stored_recommendation(doc: dict, position: int) -> Recommendation | None:
 
 
 def _safe(dataset_id: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in dataset_id)
+    """A file name for a dataset id: safe characters only, long ids shortened with a hash
+    (a file name is at most 255 bytes)."""
+    name = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in dataset_id)
+    if len(name) > 120:
+        name = name[:80] + "-" + hashlib.blake2b(dataset_id.encode(), digest_size=8).hexdigest()
+    return name
