@@ -39,11 +39,15 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
     @app.agent(topics[CORRECTIONS], name="aurora.learn")
     async def learn(stream: Any) -> None:
         async for batch in stream.take_events(200, within=0.005):
+            runtime.learner.safe_point()
+            runtime.learner.batch_open = True
             try:
                 await _learn_batch(batch)
             except Exception:  # Faust acks the batch anyway: never let one escape silently
                 log.exception("learn batch failed after its state was saved; its learn "
                               "events may be missing (a retried correction is a duplicate)")
+            finally:
+                runtime.learner.batch_open = False
 
     async def _learn_batch(batch: list[Any]) -> None:
         t0 = time.perf_counter()
@@ -94,8 +98,9 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
     @app.on_partitions_revoked.connect
     async def forget_users(app: Any, revoked: Any, **kwargs: Any) -> None:
         # Another worker may own these users next and write their state; what this worker
-        # holds would be stale if their partitions come back. Reload on next need.
-        runtime.learner.forget()
+        # holds would be stale if their partitions come back. Reload on next need (between
+        # batches: never in the middle of one).
+        runtime.learner.forget_at_next_batch()
 
 
 class PriorFollower:

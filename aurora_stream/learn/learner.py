@@ -148,6 +148,7 @@ class Learner:
         self._loaded: set[str] = set()
         self.prior_applied: OrderedDict[str, None] = OrderedDict()  # prior update ids
         self.prior_dirty = False  # learned prior updates not saved yet
+        self.batch_open = False  # the learn agent is between apply and commit
 
     # --- users' state -------------------------------------------------------------------
     def ensure(self, user_id: str) -> None:
@@ -191,6 +192,19 @@ class Learner:
                          self.champion.duels.get(user_id), self.rules.user_doc(user_id),
                          self.privacy.user_doc(user_id), list(self._seen.get(user_id, ())),
                          self.symbolic.user_doc(user_id))
+
+    def forget_at_next_batch(self) -> None:
+        """Ask for ``forget()`` at the next ``safe_point``: a rebalance may come while an
+        agent is between ``apply`` and ``commit``; dropping state then would save a batch
+        over a reloaded state and lose what it applied."""
+        self._forget_requested = True
+
+    def safe_point(self) -> None:
+        """Called by the agents between batches: do a requested ``forget``, unless a batch
+        of corrections is open (between its first ``apply`` and its ``commit``)."""
+        if getattr(self, "_forget_requested", False) and not self.batch_open:
+            self._forget_requested = False
+            self.forget()
 
     def forget(self, users: Iterable[str] | None = None) -> None:
         """Drop users' state from memory (all with ``None``): the next ``ensure`` reloads it

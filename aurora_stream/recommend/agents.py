@@ -57,6 +57,7 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                 log.exception("recommend batch failed")
 
     async def _recommend_batch(batch: list[Any]) -> None:
+        runtime.learner.safe_point()
         out, n = Outbox(), 0
         for event in batch:
             try:
