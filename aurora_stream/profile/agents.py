@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -54,7 +55,9 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
         async for event in stream.events():
             try:
                 chunk = decode(CsvChunk, event.value)
+                t0 = time.perf_counter()  # metrics: parse latency
                 result = await loop.run_in_executor(pool, process_chunk, chunk)
+                runtime.metrics.parse_seconds.observe(time.perf_counter() - t0)  # metrics
             except (InvalidEvent, ChunkError) as exc:
                 await deadletter.send(topics, runtime, event, str(exc))
                 continue
@@ -84,7 +87,9 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
     async def profile(stream: Any) -> None:
         async for event in stream.events():
             try:
+                t0 = time.perf_counter()  # metrics: profile latency
                 await _profile_one(event)
+                runtime.metrics.profile_seconds.observe(time.perf_counter() - t0)  # metrics
             except Exception as exc:  # any one event: dead-letter it, keep serving the rest
                 log.warning("column-chunk refused: %r", exc)
                 await deadletter.send(topics, runtime, event, f"column-chunk refused: {exc}")

@@ -36,4 +36,4 @@ async def send(topics: dict[str, Any], runtime: Any, event: Any, reason: str) ->
     sent = await topics[DEAD_LETTER].send(key=dl.source_topic.encode(),
                                                    value=dl.to_bytes())
     await sent  # delivered before the input event is acknowledged
-    runtime.metrics.dead_letters.inc()
+    runtime.metrics.dead_letter(dl.source_topic, reason)  # by stage and reason class
