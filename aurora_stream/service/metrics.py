@@ -45,6 +45,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
 
+from aurora_stream.recommend.decision import LAYERS
+
 STAGES = ("parse", "profile", "recommend", "learn")
 LATENCY_BUCKETS = (1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5,
                    1.0, 2.5, 5.0)
@@ -102,6 +104,8 @@ class Metrics:
                                      registry=r)
         self.recommendations = Counter("aurora_recommendations", "Recommendations sent",
                                        ["layer"], registry=r)
+        for layer in LAYERS:  # known label values exported from the start (rates need a 0)
+            self.recommendations.labels(layer=layer)
         self.stage_seconds = Histogram(
             "aurora_stage_seconds", "Latency of one unit of work per stage (module doc)",
             ["stage"], registry=r, buckets=LATENCY_BUCKETS)
