@@ -30,6 +30,7 @@ from aurora_stream.service.metrics import WorkerCollector
 
 log = logging.getLogger("aurora.health")
 BROKER_CHECK_TIMEOUT = 1.0
+END_OFFSETS_EVERY = 5.0  # seconds between ListOffsets requests for the lag gauge
 BROKER_CHECK_TTL = 2.0  # seconds a broker check result is reused (probes can be frequent)
 
 
@@ -49,6 +50,7 @@ class HealthServer:
         self.worker = worker
         self.host, self.port = host, port
         self._runner: web.AppRunner | None = None
+        self._refresher: asyncio.Future | None = None
         self._broker_ok: tuple[float, bool] = (0.0, False)
         self.started_at = time.time()
         metrics = worker.runtime.metrics
@@ -69,10 +71,35 @@ class HealthServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
         await site.start()
+        self._refresher = asyncio.ensure_future(self._refresh_end_offsets())
         log.info("health and metrics on http://%s:%d", self.host, self.port)
         return self
 
+    async def _refresh_end_offsets(self) -> None:
+        """Every few seconds, the brokers' end offsets of the assigned partitions (what a
+        paused partition's fetch highwater would miss); see WorkerCollector."""
+        collector = self.worker.runtime.metrics._worker_collector
+        while True:
+            await asyncio.sleep(END_OFFSETS_EVERY)
+            app = self.worker.app
+            try:
+                tps = [tp for tp in app.consumer.assignment() if tp.topic in self.worker.topics]
+                if tps:
+                    ends = await asyncio.wait_for(app.consumer.highwaters(*tps),
+                                                  END_OFFSETS_EVERY)
+                    collector.end_offsets = {tp: int(v) for tp, v in ends.items()
+                                             if v is not None}
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # not started yet, rebalancing, broker away: next round
+                log.debug("end offsets not read: %r", exc)
+
     async def stop(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(BaseException):
+                await self._refresher
+            self._refresher = None
         if self._runner is not None:
             with contextlib.suppress(Exception):
                 await self._runner.cleanup()

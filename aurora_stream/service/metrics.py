@@ -18,12 +18,14 @@ What is measured where:
   not applied because its state could not be saved (``state_unsaved``), and an event without
   a valid token (``unauthenticated``, reserved for the identity work: always 0 until then).
 * ``aurora_consumer_lag{group,topic,partition}``: highwater - committed offset of every
-  partition assigned to this worker, read at scrape time (``WorkerCollector``). The highwater
-  is the one the broker returned with the worker's last fetch. On Tansu 0.6 (the embedded
-  broker) it is under-reported when the partition's last batch holds several records (it
-  points into that batch), so lag on Tansu can read lower than it is, and 0 while the last
-  records of a batch are still unprocessed; it is never negative here (clamped). On Apache
-  Kafka it is exact up to the time since the last fetch.
+  partition assigned to this worker, at scrape time (``WorkerCollector``), clamped at 0. The
+  highwater is the larger of two readings: the one the broker returned with the worker's
+  last fetch (fresh while the partition is fetched, stale while Faust pauses it because its
+  buffer is full), and the partition's end offset from a ListOffsets request every 5 s
+  (service/health.py). On Apache Kafka both are exact (up to their age). Tansu 0.6 (the
+  embedded broker) under-reports ListOffsets when the partition's last batch holds several
+  records (measured: 10 records, the last batch of 4, ListOffsets said 7, the fetch
+  highwater 10), so on Tansu the lag of a paused partition can read lower than it is.
 * ``aurora_prior_info{tag}`` (1) and ``aurora_prior_updates_learned`` (gauge): which shared
   prior this worker serves, and how many privatized updates it has learned on top of it;
   ``aurora_users_loaded``: how many users' state the worker holds (a count, never ids).
@@ -174,6 +176,7 @@ class WorkerCollector:
 
     def __init__(self, worker: Any) -> None:
         self.worker = worker
+        self.end_offsets: dict[Any, int] = {}  # tp -> ListOffsets end, set by health.py
 
     def describe(self) -> list:
         return []  # registered lazily: names are not checked against other collectors
@@ -185,7 +188,7 @@ class WorkerCollector:
                                 "each assigned partition (Tansu under-reports: module doc)",
                                 labels=["group", "topic", "partition"])
         highwater = GaugeMetricFamily("aurora_consumer_highwater",
-                                      "Highwater offset seen by the last fetch",
+                                      "Highwater offset (last fetch or ListOffsets, larger)",
                                       labels=["group", "topic", "partition"])
         committed = GaugeMetricFamily("aurora_consumer_committed",
                                       "Last offset committed by this worker",
@@ -196,6 +199,9 @@ class WorkerCollector:
         for tp, hw, done in _offsets(worker.app):
             if tp.topic not in consumed:
                 continue
+            listed = self.end_offsets.get(tp)
+            if listed is not None:
+                hw = listed if hw is None else max(hw, listed)
             labels = [group, tp.topic, str(tp.partition)]
             if hw is not None:
                 highwater.add_metric(labels, hw)
