@@ -33,6 +33,9 @@ PRODUCER_SETTINGS = {
     "acks": "all",
     "linger.ms": 5,
     "enable.idempotence": False,  # not needed: a redelivered chunk is merged once (by seq)
+    # Kafka's default partitioner (Java clients, aiokafka): corrections keyed by user id must
+    # land where the worker expects them; harmless for chunks (one key, one partition).
+    "partitioner": "murmur2_random",
 }
 CONSUMER_SETTINGS = {
     "auto.offset.reset": "earliest",
@@ -173,7 +176,7 @@ def main(argv: list[str]) -> int:
         names = produce_file(args.bootstrap, args.file, dataset_id=dataset_id,
                              user_id=args.user)
         for r in recs.of_dataset(dataset_id, len(names), args.timeout):
-            print(f"{r['column']:3d} {names[r['column']]:20.20} {r['feature_type']:12} "
+            print(f"{r['column']:3d} {names[r['column']]:20.20} {r['feature_type']:18} "
                   f"{r['transformation']:18} {r['imputation']:10} {r['confidence']:.2f}")
     finally:
         recs.close()
