@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 from aiohttp import web
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from aurora_stream.service.metrics import WorkerCollector
@@ -77,22 +78,39 @@ class HealthServer:
 
     async def _refresh_end_offsets(self) -> None:
         """Every few seconds, the brokers' end offsets of the assigned partitions (what a
-        paused partition's fetch highwater would miss); see WorkerCollector."""
+        paused partition's fetch highwater would miss); see WorkerCollector. Read with a
+        group-less client of its own in this loop, never through Faust's consumer thread
+        (whose queue also carries the fetches and commits)."""
         collector = self.worker.runtime.metrics._worker_collector
-        while True:
-            await asyncio.sleep(END_OFFSETS_EVERY)
-            app = self.worker.app
-            try:
-                tps = [tp for tp in app.consumer.assignment() if tp.topic in self.worker.topics]
-                if tps:
-                    ends = await asyncio.wait_for(app.consumer.highwaters(*tps),
-                                                  END_OFFSETS_EVERY)
-                    collector.end_offsets = {tp: int(v) for tp, v in ends.items()
-                                             if v is not None}
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # not started yet, rebalancing, broker away: next round
-                log.debug("end offsets not read: %r", exc)
+        reader = None
+        try:
+            while True:
+                await asyncio.sleep(END_OFFSETS_EVERY)
+                try:
+                    app = self.worker.app
+                    tps = [tp for tp in app.consumer.assignment()
+                           if tp.topic in self.worker.topics]
+                    if not tps:
+                        continue
+                    if reader is None:
+                        reader = AIOKafkaConsumer(
+                            bootstrap_servers=self.worker.bootstrap, group_id=None,
+                            enable_auto_commit=False, request_timeout_ms=5000,
+                            **self.worker.runtime.kafka_client_options())
+                        await reader.start()
+                    ends = await asyncio.wait_for(
+                        reader.end_offsets([TopicPartition(tp.topic, tp.partition)
+                                            for tp in tps]), END_OFFSETS_EVERY)
+                    collector.end_offsets = {(tp.topic, tp.partition): int(v)
+                                             for tp, v in ends.items() if v is not None}
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # not started, rebalancing, broker away: next round
+                    log.debug("end offsets not read: %r", exc)
+        finally:
+            if reader is not None:
+                with contextlib.suppress(Exception):
+                    await reader.stop()
 
     async def stop(self) -> None:
         if self._refresher is not None:

@@ -176,7 +176,7 @@ class WorkerCollector:
 
     def __init__(self, worker: Any) -> None:
         self.worker = worker
-        self.end_offsets: dict[Any, int] = {}  # tp -> ListOffsets end, set by health.py
+        self.end_offsets: dict[tuple[str, int], int] = {}  # ListOffsets ends, by health.py
 
     def describe(self) -> list:
         return []  # registered lazily: names are not checked against other collectors
@@ -199,7 +199,7 @@ class WorkerCollector:
         for tp, hw, done in _offsets(worker.app):
             if tp.topic not in consumed:
                 continue
-            listed = self.end_offsets.get(tp)
+            listed = self.end_offsets.get((tp.topic, tp.partition))
             if listed is not None:
                 hw = listed if hw is None else max(hw, listed)
             labels = [group, tp.topic, str(tp.partition)]

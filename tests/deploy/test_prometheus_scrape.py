@@ -123,6 +123,8 @@ def test_every_dashboard_query_returns_data(broker, aurora_home: Path, tmp_path:
                 labels = set((await asyncio.to_thread(prom.get, "/api/v1/labels"))["data"])
                 assert labels <= ALLOWED_LABELS, labels - ALLOWED_LABELS
 
+                # end offsets from ListOffsets (every 5 s) are part of the lag readings
+                assert worker.runtime.metrics._worker_collector.end_offsets
                 _, text = await asyncio.to_thread(_http, f"http://127.0.0.1:{port}/metrics")
                 assert "aurora_consumer_lag" in text
                 for secret in (user, dataset, rec.recommendation_id):
