@@ -37,6 +37,22 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def _num(name: str, default: str, kind: type, lo: float, hi: float = float("inf")) -> float:
+    """A numeric setting within [lo, hi], or a ValueError naming the variable."""
+    raw = _env(name, default)
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r}: expected {'an integer' if kind is int else 'a number'}"
+                         ) from None
+    if not lo <= value <= hi:
+        fmt = (lambda x: f"{x:d}") if kind is int else (lambda x: f"{x:g}")
+        span = f"at least {fmt(lo)}" if hi == float("inf") else \
+            f"between {fmt(lo)} and {fmt(hi)}"
+        raise ValueError(f"{name}={raw!r}: must be {span}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration; ``broker=None`` means start the embedded broker."""
@@ -55,6 +71,7 @@ class Settings:
     epsilon_per_day: float = 1.0  # DP budget per user per day for the shared prior
     broker_kind: str | None = None  # "tansu" or "kafka"; None = tansu when embedded
     state_key: str | None = None  # hex HMAC key of learned state; None = AURORA_HOME/state.key
+    chunk_timeout: float = 600.0  # a column whose missing chunks do not come is refused
 
     @property
     def on_tansu(self) -> bool:
@@ -77,15 +94,16 @@ class Settings:
             redis_url=os.environ.get("AURORA_REDIS_URL") or None,
             user=_env("AURORA_USER", "default"),
             app_id=_env("AURORA_APP_ID", "aurora"),
-            partitions=int(_env("AURORA_PARTITIONS", "4")),
-            chunk_bytes=int(_env("AURORA_CHUNK_BYTES", str(1 << 20))),
-            review_threshold=float(_env("AURORA_REVIEW_THRESHOLD", "0.6")),
-            metrics_port=int(_env("AURORA_METRICS_PORT", "0")),
+            partitions=int(_num("AURORA_PARTITIONS", "4", int, 1, 1024)),
+            chunk_bytes=int(_num("AURORA_CHUNK_BYTES", str(1 << 20), int, 4096, 8 << 20)),
+            review_threshold=_num("AURORA_REVIEW_THRESHOLD", "0.6", float, 0.0, 1.0),
+            metrics_port=int(_num("AURORA_METRICS_PORT", "0", int, 0, 65535)),
             metrics_host=_env("AURORA_METRICS_HOST", "127.0.0.1"),
-            rule_support=int(_env("AURORA_RULE_SUPPORT", "3")),
-            epsilon_per_day=float(_env("AURORA_EPSILON_PER_DAY", "1.0")),
+            rule_support=int(_num("AURORA_RULE_SUPPORT", "3", int, 1, 1000)),
+            epsilon_per_day=_num("AURORA_EPSILON_PER_DAY", "1.0", float, 0.0, 100.0),
             broker_kind=os.environ.get("AURORA_BROKER_KIND") or None,
             state_key=os.environ.get("AURORA_STATE_KEY") or None,
+            chunk_timeout=_num("AURORA_CHUNK_TIMEOUT", "600", float, 0.5),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "home" in given:
@@ -104,6 +122,10 @@ class Settings:
         return self.broker is None
 
     def ensure_home(self) -> Path:
-        """Create AURORA_HOME (mode 0700) and return it."""
+        """Create AURORA_HOME (mode 0700), or tighten an existing one of ours that others
+        could read (it holds keys, learned state and tables), and return it."""
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = self.home.stat()
+        if st.st_mode & 0o077 and st.st_uid == os.getuid():
+            self.home.chmod(0o700)
         return self.home

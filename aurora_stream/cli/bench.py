@@ -232,12 +232,14 @@ async def _corrections(settings: Settings, sequential: int, burst: int
             types = ("categorical", "numeric")
             for i in range(sequential):
                 rec = recs[i % len(recs)]
-                c = correction_for(rec, accepted=False, feature_type=types[i % 2])
+                c = correction_for(rec, accepted=False, feature_type=types[i % 2],
+                                   correction_id=f"seq-{i}")
                 t0 = time.perf_counter()
                 await client.send_and_wait([c])
                 lats.append(time.perf_counter() - t0)
             batch = [correction_for(recs[i % len(recs)], accepted=False,
-                                    feature_type=types[i % 2]) for i in range(burst)]
+                                    feature_type=types[i % 2], correction_id=f"burst-{i}")
+                     for i in range(burst)]
             t0 = time.perf_counter()
             await client.send_and_wait(batch, timeout=600)
             rate = burst / (time.perf_counter() - t0)

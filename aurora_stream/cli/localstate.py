@@ -29,8 +29,12 @@ def _name_hash(salt: str, name: str) -> str:
 
 
 def _write(path: Path, doc: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(orjson.dumps(doc))
+    """Atomically (a unique temporary file, then rename): concurrent writers never leave
+    half a document, and never share a temporary file."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(orjson.dumps(doc))
     os.replace(tmp, path)
 
 

@@ -7,6 +7,7 @@ Heavy imports (Faust, River) happen inside commands so ``aurora --help`` stays i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -20,7 +21,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 
 from aurora_stream.config import Settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="AURORA Stream: ML feature preparation recommendations for CSV streams.")
 learn_app = typer.Typer(no_args_is_help=True, help="Learning operations.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (run on demand).")
@@ -48,6 +49,17 @@ WaitOpt = Annotated[float, typer.Option("--timeout", help="seconds to wait until
 def _settings(broker: str | None = None, home: Path | None = None, user: str | None = None,
               redis: str | None = None) -> Settings:
     return Settings.from_env(broker=broker, home=home, user=user, redis_url=redis)
+
+
+def _sealing_key(settings: Settings) -> bytes | None:
+    """The key that checks recommendation seals, when this machine holds it (the embedded
+    mode, or AURORA_STATE_KEY set): forged recommendations are then never shown or kept."""
+    from aurora_stream.learn.store import state_key
+    from aurora_stream.recommend.seal import seal_key
+
+    if not (settings.embedded or settings.state_key):
+        return None
+    return seal_key(state_key(settings.ensure_home(), settings.state_key))
 
 
 def _up_file(settings: Settings) -> Path:
@@ -92,7 +104,8 @@ async def _publish_and_collect(settings: Settings, file: str, bootstrap: str, *,
     from aurora_stream.client.consume import ResultCollector
     from aurora_stream.client.publish import new_dataset_id, publish_file
 
-    collector = await ResultCollector(bootstrap, from_start=False).start()
+    collector = await ResultCollector(bootstrap, from_start=False,
+                                      sealing_key=_sealing_key(settings)).start()
     try:
         dataset_id = new_dataset_id(dataset)
         size = Path(file).stat().st_size if file != "-" and Path(file).exists() else None
@@ -164,6 +177,7 @@ def run(
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Failures a user can act on: one line on stderr, exit 2 (no traceback)."""
     from aurora_stream.client.consume import DatasetFailed
+    from aurora_stream.client.feedback import CorrectionRefused
     from aurora_stream.ingest.source import SourceError
     from aurora_stream.learn.learner import UserStateUnavailable
     from aurora_stream.learn.store import TamperedStateError
@@ -171,7 +185,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from aurora_stream.service.homelock import HomeBusy
 
     return (SourceError, FileNotFoundError, KeyError, TimeoutError, DatasetFailed, HomeBusy,
-            UserStateUnavailable, TamperedStateError, PriorUnavailable, PermissionError)
+            UserStateUnavailable, TamperedStateError, PriorUnavailable, PermissionError,
+            CorrectionRefused)
 
 
 def _run_async(main) -> int:
@@ -180,6 +195,36 @@ def _run_async(main) -> int:
     except _user_errors() as exc:
         err.print(f"[red]error:[/] {exc}")
         return 2
+
+
+async def _keep_recommendations(settings: Settings, bootstrap: str) -> None:
+    """While ``aurora up`` runs, keep every (sealed) recommendation in AURORA_HOME, so that
+    ``aurora correct`` finds it after the embedded broker is gone, whoever published."""
+    from aurora_stream.cli.localstate import remember_recommendations
+    from aurora_stream.client.consume import consumer, start_positioned
+    from aurora_stream.recommend.seal import check
+    from aurora_stream.wire.records import InvalidEvent, Recommendation, decode
+    from aurora_stream.wire.topics import RECOMMENDATIONS
+
+    key = _sealing_key(settings)
+    kafka = consumer(bootstrap, RECOMMENDATIONS, from_start=True)
+    await start_positioned(kafka)
+    try:
+        while True:
+            batch = await kafka.getmany(timeout_ms=500, max_records=2000)
+            recs = []
+            for msgs in batch.values():
+                for m in msgs:
+                    try:
+                        rec = decode(Recommendation, m.value)
+                    except InvalidEvent:
+                        continue
+                    if key is None or check(key, rec.asdict()) is None:
+                        recs.append(rec)
+            if recs:
+                await asyncio.to_thread(remember_recommendations, settings.home, recs)
+    finally:
+        await kafka.stop()
 
 
 async def _serve_until_signal(settings: Settings, *, embedded: bool) -> None:
@@ -195,9 +240,15 @@ async def _serve_until_signal(settings: Settings, *, embedded: bool) -> None:
             _up_file(settings).write_bytes(orjson.dumps(
                 {"pid": os.getpid(), "broker": f"kafka://{bootstrap}"}))
         err.print(f"[green]ready[/]: broker {bootstrap} (Ctrl-C to stop)")
+        keeper = asyncio.ensure_future(_keep_recommendations(settings, bootstrap)) \
+            if embedded else None
         try:
             await stop.wait()
         finally:
+            if keeper is not None:
+                keeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keeper
             if embedded:
                 _up_file(settings).unlink(missing_ok=True)
     err.print("stopped")
@@ -303,7 +354,8 @@ def recommendations(
 
         recs: list[Recommendation] = []
         if running is not None:
-            col = await ResultCollector(running.split("://", 1)[-1], from_start=True).start()
+            col = await ResultCollector(running.split("://", 1)[-1], from_start=True,
+                                        sealing_key=_sealing_key(settings)).start()
             try:
                 recs = await col.wait(dataset, timeout=timeout, idle=5.0, with_rejected=False)
             finally:
@@ -668,11 +720,22 @@ def bench_learning(
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point: every failure is one line on stderr (the traceback only with
+    AURORA_LOG_LEVEL=DEBUG), exit 2 for what the user can fix, 1 for the rest."""
+    from aurora_stream.config import log_level
+
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        if log_level() == "DEBUG":
+            raise
+        user = isinstance(exc, (*_user_errors(), ValueError, OSError))
+        what = str(exc) or exc.__class__.__name__
+        err.print(f"[red]error:[/] {what}" + ("" if user else
+                  f" ({exc.__class__.__name__}; AURORA_LOG_LEVEL=DEBUG shows the traceback)"))
+        sys.exit(2 if user else 1)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer
 
+from aurora_stream.recommend.seal import check
 from aurora_stream.wire.records import DeadLetter, InvalidEvent, Recommendation, RejectedRow, decode
 from aurora_stream.wire.topics import DEAD_LETTER, RECOMMENDATIONS, REJECTED_ROWS
 
@@ -52,10 +53,13 @@ class DatasetFailed(RuntimeError):
 class ResultCollector:
     """Collects one dataset's recommendations and rejected rows from a running consumer."""
 
-    def __init__(self, bootstrap: str, *, from_start: bool) -> None:
+    def __init__(self, bootstrap: str, *, from_start: bool,
+                 sealing_key: bytes | None = None) -> None:
         self.kafka = consumer(
             bootstrap, RECOMMENDATIONS, REJECTED_ROWS, DEAD_LETTER, from_start=from_start
         )
+        self.sealing_key = sealing_key  # when given, unsealed (forged) recommendations are
+        self.forged = 0  # dropped and counted
         self.recommendations: dict[str, dict[str, Recommendation]] = {}
         self.rejected: dict[str, dict[tuple[int, int], RejectedRow]] = {}
         self.duplicates = 0
@@ -72,6 +76,9 @@ class ResultCollector:
         try:
             if topic == RECOMMENDATIONS:
                 rec = decode(Recommendation, value)
+                if self.sealing_key is not None and check(self.sealing_key, rec.asdict()):
+                    self.forged += 1
+                    return
                 seen = self.recommendations.setdefault(rec.dataset_id, {})
                 if rec.recommendation_id in seen:
                     self.duplicates += 1

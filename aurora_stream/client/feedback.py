@@ -2,42 +2,81 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
-import uuid
 from collections.abc import Sequence
+
+import orjson
 
 from aurora_stream.client.consume import consumer, start_positioned
 from aurora_stream.client.publish import producer
 from aurora_stream.vocab import ALL_TRANSFORMATIONS, FEATURE_TYPES, IMPUTATIONS
-from aurora_stream.wire.records import Correction, InvalidEvent, LearnEvent, Recommendation, decode
-from aurora_stream.wire.topics import CORRECTIONS, LEARN_EVENTS
+from aurora_stream.wire.records import (
+    Correction,
+    DeadLetter,
+    InvalidEvent,
+    LearnEvent,
+    Recommendation,
+    decode,
+)
+from aurora_stream.wire.topics import CORRECTIONS, DEAD_LETTER, LEARN_EVENTS
+
+
+def intent_id(user_id: str, recommendation_id: str, accepted: bool, *fields: str | None) -> str:
+    """The correction id of one intent: the same user saying the same thing about the same
+    recommendation gets the same id, so a retry (after a crash, a timeout, a full disk) is
+    applied once at most, and the learner can tell whether it was applied.
+
+    >>> intent_id("ann", "r1", False, "url", None, None) == intent_id("ann", "r1", False,
+    ...                                                               "url", None, None)
+    True
+    """
+    payload = "\x00".join([user_id, recommendation_id, str(accepted),
+                           *(f or "" for f in fields)])
+    return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 
 def correction_for(rec: Recommendation, *, user_id: str | None = None, accepted: bool,
                    feature_type: str | None = None, transformation: str | None = None,
-                   imputation: str | None = None) -> Correction:
-    """A correction (or acceptance) event echoing the recommendation it refers to."""
+                   imputation: str | None = None, correction_id: str | None = None
+                   ) -> Correction:
+    """A correction (or acceptance) event echoing the recommendation it refers to; its id is
+    the intent's (``intent_id``) unless one is given."""
     for value, allowed, what in ((feature_type, FEATURE_TYPES, "feature type"),
                                  (transformation, ALL_TRANSFORMATIONS, "transformation"),
                                  (imputation, IMPUTATIONS, "imputation")):
         if value is not None and value not in allowed:
             raise ValueError(f"unknown {what} {value!r}; choose from {', '.join(allowed)}")
+    user = user_id or rec.user_id
     return Correction(
-        correction_id=uuid.uuid4().hex, user_id=user_id or rec.user_id, dataset_id=rec.dataset_id,
+        correction_id=correction_id or intent_id(user, rec.recommendation_id, accepted,
+                                                 feature_type, transformation, imputation),
+        user_id=user, dataset_id=rec.dataset_id,
         column=rec.column, recommendation_id=rec.recommendation_id, accepted=accepted,
         recommendation=rec.asdict(), feature_type=feature_type, transformation=transformation,
         imputation=imputation, created_at=time.time(),
     )
 
 
+class CorrectionRefused(RuntimeError):
+    """The worker dead-lettered corrections; ``reasons`` maps their ids to why."""
+
+    def __init__(self, reasons: dict[str, str]) -> None:
+        self.reasons = reasons
+        first = next(iter(reasons.values()))
+        super().__init__(f"{len(reasons)} correction(s) refused: {first}")
+
+
 class FeedbackClient:
     """A producer of corrections and a reader of learn events, kept open between calls."""
 
     def __init__(self, bootstrap: str) -> None:
-        self.reader = consumer(bootstrap, LEARN_EVENTS, from_start=False)
+        self.reader = consumer(bootstrap, LEARN_EVENTS, DEAD_LETTER, from_start=False)
         self.kafka = producer(bootstrap)
         self.done: dict[str, LearnEvent] = {}
         self.extra: dict[str, list[LearnEvent]] = {}  # rule-induced, promote, rollback, ...
+        self.refused: dict[str, str] = {}  # correction id -> the dead letter's reason
+        self._wanted: set[str] = set()
 
     async def start(self) -> FeedbackClient:
         await start_positioned(self.reader)
@@ -54,16 +93,20 @@ class FeedbackClient:
 
         Raises TimeoutError if the learn agent has not applied them all within ``timeout``.
         """
+        wanted = {c.correction_id for c in corrections}
+        self._wanted |= wanted
         for c in corrections:
             await self.kafka.send(CORRECTIONS, c.to_bytes(), key=c.user_id.encode())
         await self.kafka.flush()
-        wanted = {c.correction_id for c in corrections}
         deadline = time.monotonic() + timeout
-        while wanted - self.done.keys():
+        while wanted - self.done.keys() - self.refused.keys():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{len(wanted - self.done.keys())} correction(s) not "
                                    f"applied after {timeout:.0f}s")
             await self._poll()
+        refused = {k: self.refused[k] for k in wanted if k in self.refused and k not in self.done}
+        if refused:
+            raise CorrectionRefused(refused)
         return {k: self.done[k] for k in wanted}
 
     async def drain(self, seconds: float) -> None:
@@ -74,8 +117,11 @@ class FeedbackClient:
 
     async def _poll(self) -> None:
         batch = await self.reader.getmany(timeout_ms=100)
-        for msgs in batch.values():
+        for tp, msgs in batch.items():
             for m in msgs:
+                if tp.topic == DEAD_LETTER:
+                    self._refusal(m.value)
+                    continue
                 try:
                     ev = decode(LearnEvent, m.value)
                 except InvalidEvent:
@@ -84,6 +130,17 @@ class FeedbackClient:
                     self.done[ev.correction_id] = ev
                 else:
                     self.extra.setdefault(ev.correction_id, []).append(ev)
+
+
+    def _refusal(self, value: bytes | None) -> None:
+        try:
+            dl = decode(DeadLetter, value)
+            event = orjson.loads(dl.event or "null")
+        except (InvalidEvent, orjson.JSONDecodeError):
+            return
+        cid = event.get("correction_id") if isinstance(event, dict) else None
+        if cid in self._wanted:
+            self.refused[cid] = dl.reason
 
 
 async def send_and_wait(bootstrap: str, corrections: Sequence[Correction],

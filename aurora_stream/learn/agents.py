@@ -40,20 +40,33 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
     async def learn(stream: Any) -> None:
         async for batch in stream.take_events(200, within=0.005):
             t0 = time.perf_counter()
-            outcomes = []
+            outcomes, applied_events = [], []
             for event in batch:
                 try:
-                    out = runtime.learner.apply(to_correction(decode(Correction, event.value)))
+                    out = runtime.learner.apply(to_correction(decode(Correction, event.value),
+                                                             runtime.sealing_key))
                 except Exception as exc:  # invalid event or label: report, keep going
                     await deadletter.send(topics, runtime, event, str(exc))
                     continue
                 outcomes.append(out)
-                runtime.metrics.corrections.labels(
-                    outcome="duplicate" if out.duplicate else "applied"
-                ).inc()
+                applied_events.append(event)
             if not outcomes:
                 continue
-            runtime.learner.commit(outcomes)  # durable first
+            try:
+                runtime.learner.commit(outcomes)  # durable first
+            except Exception as exc:  # disk full, Redis down: nothing of this batch counts
+                users = {o.user_id for o in outcomes}
+                runtime.learner.forget(users)  # in memory as in the store: not applied
+                log.error("could not save learned state (%s); %d correction(s) refused",
+                          exc, len(outcomes))
+                for event in applied_events:
+                    await deadletter.send(topics, runtime, event,
+                                          f"not applied: learned state could not be saved "
+                                          f"({exc.__class__.__name__}: {exc}); send it again")
+                continue
+            for out in outcomes:
+                runtime.metrics.corrections.labels(
+                    outcome="duplicate" if out.duplicate else "applied").inc()
             outbox = Outbox()
             for out in outcomes:
                 if out.prior_update is not None:

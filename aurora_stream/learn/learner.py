@@ -48,21 +48,20 @@ from aurora_stream.learn.state import UserState, store_name
 from aurora_stream.learn.store import StateStore
 from aurora_stream.privacy.dp import PriorUpdate, PrivacyGuard
 from aurora_stream.recommend.cache import Cache
-from aurora_stream.recommend.layer import Column
+from aurora_stream.recommend.layer import Column, UserStateUnavailable
 from aurora_stream.recommend.models import ModelBank
 from aurora_stream.recommend.rules import RuleSet
 from aurora_stream.vocab import FEATURE_TYPES, IMPUTATIONS, TRANSFORMATIONS
 
 log = logging.getLogger("aurora.learn")
+__all__ = ["Correction", "InvalidCorrection", "LearnOutcome", "Learner", "Triple",
+           "UserStateUnavailable"]
 
 
 class InvalidCorrection(ValueError):
     """The event names labels outside the vocabularies (send it to the dead-letter topic)."""
 
 
-class UserStateUnavailable(RuntimeError):
-    """One user's stored state cannot be read (tampered, another key, unknown format); the
-    message names the store key and what to do. Other users are unaffected."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import time
 
 from aurora_stream.learn.learner import Correction, InvalidCorrection, LearnOutcome, Triple
 from aurora_stream.privacy.dp import PriorUpdate
+from aurora_stream.recommend.seal import check
 from aurora_stream.wire.records import Correction as CorrectionEvent
 from aurora_stream.wire.records import LearnEvent, PriorUpdateEvent
 
@@ -13,10 +14,17 @@ _ECHO = ("fingerprint", "fingerprint_key", "model_version", "feature_type", "tra
          "imputation", "layer", "provenance")
 
 
-def to_correction(event: CorrectionEvent) -> Correction:
+def to_correction(event: CorrectionEvent, sealing_key: bytes | None = None) -> Correction:
     """The learner's view of a correction event; raises InvalidCorrection when the echoed
-    recommendation lacks what learning needs."""
+    recommendation lacks what learning needs or (with ``sealing_key``) is not one this
+    deployment issued to this user (``recommend/seal.py``)."""
     rec = event.recommendation
+    if sealing_key is not None:
+        why = check(sealing_key, rec)
+        if why is None and rec.get("user_id") != event.user_id:
+            why = "the correction's user is not the recommendation's user"
+        if why is not None:
+            raise InvalidCorrection(why)
     missing = [k for k in _ECHO if k not in rec]
     if missing:
         raise InvalidCorrection(f"recommendation echo lacks {', '.join(missing)}")

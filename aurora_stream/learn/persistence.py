@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from pathlib import Path
 
 from aurora_stream.learn.champion import ChampionChallenger
@@ -24,8 +25,19 @@ log = logging.getLogger("aurora.learn")
 
 
 def local_store(home: Path, key_hex: str | None = None) -> DirectoryStore:
-    """The signed store in ``home/state``."""
-    return DirectoryStore(home / "state", state_key(home, key_hex))
+    """The signed store in ``home/state``. If the key file was deleted, the state signed
+    with it can never be verified again: it is moved aside (never deleted) and learning
+    starts over, with a message, instead of refusing every command for good."""
+    state = home / "state"
+    if key_hex is None and not (home / "state.key").exists() and any(state.glob("*.state")):
+        aside = home / f"state.unverifiable-{time.strftime('%Y%m%d-%H%M%S')}"
+        state.rename(aside)
+        message = (f"{home / 'state.key'} is missing, so the learned state signed with it "
+                   f"cannot be verified: moved to {aside}; learning starts over (restore the "
+                   f"key file and move the directory back to recover it)")
+        log.warning(message)
+        print(message, file=sys.stderr)
+    return DirectoryStore(state, state_key(home, key_hex))
 
 
 def user_store(home: Path, *, redis_url: str | None, key_hex: str | None) -> StateStore:

@@ -5,16 +5,13 @@ accumulator remembers which sequence numbers it merged (as compact ranges) and i
 a repeat, so replaying a chunk never double counts. ``last=True`` on the final chunk
 tells how many chunks the file has.
 
-Inconsistent input never leaves the accumulator waiting silently. The first ``last``
-marker seen fixes ``total``; then:
-
-- a chunk with ``seq >= total`` is refused (not merged) and counted in ``invalid``;
-- a *different* ``last`` marker on a chunk inside the file (``seq < total``) is counted
-  in ``invalid``; the chunk's data is merged, its marker ignored;
-- a ``last`` marker below chunks already merged (they are beyond the end and cannot be
-  taken out again) makes the accumulator ``failed`` (``error`` says why), counting those
-  chunks in ``invalid``: it will never be ``complete``, and ``done`` tells the caller to
-  stop waiting (dead-letter the column instead of hanging).
+Inconsistent input never leaves the accumulator waiting silently, and never completes
+with part of the data: the first ``last`` marker seen fixes ``total``; then a chunk with
+``seq >= total``, a *different* ``last`` marker, or a ``last`` marker below chunks already
+merged makes the accumulator ``failed`` (``error`` says why; ``invalid`` counts the
+offending chunks). A failed column is never ``complete``, and ``done`` tells the caller to
+stop waiting and dead-letter it, whatever order the chunks came in (so every column of a
+file fails alike, instead of some keeping a chunk that others dropped).
 """
 
 from __future__ import annotations
@@ -49,9 +46,13 @@ class ColumnAccumulator:
             return False
         if self.total is not None and seq >= self.total:
             self.invalid += 1
+            self.error = self.error or (f"chunk {seq} arrived after the last chunk "
+                                        f"({self.total - 1}): the file's chunks disagree")
             return False
         if last and self.total is not None and seq + 1 != self.total:
-            self.invalid += 1  # a second, different end marker: keep the first
+            self.invalid += 1
+            self.error = self.error or (f"two different last chunks ({self.total - 1} and "
+                                        f"{seq}): the file's chunks disagree")
             last = False
         self.sketch._absorb(sketch.at_seq(seq), ordered=False)
         self._mark(seq)
@@ -86,8 +87,9 @@ class ColumnAccumulator:
 
     @property
     def complete(self) -> bool:
-        """All chunks 0..total-1 seen (and none beyond)."""
-        return self.total is not None and self._seen == [[0, self.total - 1]]
+        """All chunks 0..total-1 seen (and none beyond), and nothing inconsistent."""
+        return (self.error is None and self.total is not None
+                and self._seen == [[0, self.total - 1]])
 
     def _mark(self, seq: int) -> None:
         ranges = sorted([*self._seen, [seq, seq]])

@@ -12,10 +12,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import orjson
-
-from aurora_stream.profile.accumulate import ColumnAccumulator
 from aurora_stream.profile.columns import ChunkError, process_chunk
+from aurora_stream.profile.progress import ColumnProgress, ColumnRefused
 from aurora_stream.profile.sketch import ColumnSketch
 from aurora_stream.wire import deadletter
 from aurora_stream.wire.delivery import Outbox
@@ -31,8 +29,8 @@ from aurora_stream.wire.topics import (
 )
 
 log = logging.getLogger("aurora.profile")
-DONE = "done"
 PARSE_THREADS = 2
+SWEEP_EVERY = 30.0  # seconds between sweeps for columns whose chunks stopped coming
 
 
 def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
@@ -98,31 +96,58 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
         cc = decode(ColumnChunk, event.value)
         sketch = ColumnSketch.from_bytes(base64.b64decode(cc.sketch))
         key = column_key(cc.dataset_id, cc.column).decode()
-        stored = profiles.get(key)
-        if stored == DONE:
-            return  # a redelivered chunk of a finished column
-        state = orjson.loads(stored) if stored else {"rejected": 0}
-        acc = (ColumnAccumulator.from_bytes(base64.b64decode(state["acc"])) if "acc" in state
-               else ColumnAccumulator())
-        if not acc.add(cc.seq, sketch, last=cc.last):
+        progress = ColumnProgress.from_json(profiles.get(key))
+        if key in timed_out and not progress.done:  # refused by the sweep: keep it refused
+            progress.time_out(runtime.settings.chunk_timeout)
+        try:
+            verdict = progress.add(cc.seq, cc.sketch, sketch, last=cc.last,
+                                   rows_rejected=cc.rows_rejected, now=time.time())
+        except ColumnRefused:
+            profiles[key] = progress.to_json()
+            raise
+        if verdict == "duplicate":
+            return
+        if verdict == "resend":  # the same file again under its id: answer it again
+            await _send_profile(cc.user_id, progress.profile or "")
             return
         runtime.metrics.column_chunks.inc()
-        state["rejected"] += cc.rows_rejected
-        if acc.failed:
-            profiles[key] = DONE
-            raise ValueError(acc.error or "inconsistent chunks")
-        if not acc.complete:
-            state["acc"] = base64.b64encode(acc.to_bytes()).decode("ascii")
-            profiles[key] = orjson.dumps(state).decode()
+        if verdict == "merged":
+            profiles[key] = progress.to_json()
             return
-        view = acc.sketch.view()  # may raise on a crafted sketch: dead-lettered by the caller
+        assert progress.acc is not None
+        view = progress.acc.sketch.view()  # may raise on a crafted sketch: dead-lettered
         out = ColumnProfile(
             dataset_id=cc.dataset_id, user_id=cc.user_id, column=cc.column,
             n_columns=cc.n_columns, view=view.to_dict(), flags=cc.flags,
-            rows=int(view.count or 0), rows_rejected=state["rejected"], chunks=acc.total or 0,
+            rows=int(view.count or 0), rows_rejected=progress.rejected,
+            chunks=progress.acc.total or 0,
         )
+        text = out.to_bytes().decode()
+        await _send_profile(cc.user_id, text)  # on the broker before the column is done
+        progress.finish(text)
+        profiles[key] = progress.to_json()
+
+    async def _send_profile(user_id: str, profile_json: str) -> None:
         outbox = Outbox()
         # re-keyed by user: the recommend agent runs where the user's state lives
-        await outbox.send(topics[COLUMN_PROFILES], key=user_key(cc.user_id), value=out.to_bytes())
-        await outbox.flush()  # the profile is on the broker before the column is DONE
-        profiles[key] = DONE
+        await outbox.send(topics[COLUMN_PROFILES], key=user_key(user_id),
+                          value=profile_json.encode())
+        await outbox.flush()
+
+    timed_out: set[str] = set()  # columns the sweep refused (Faust tables are written only
+    # while processing an event of their partition; the next chunk of such a column records it)
+
+    @app.timer(interval=min(SWEEP_EVERY, max(runtime.settings.chunk_timeout / 3, 0.5)))
+    async def sweep_stale_columns() -> None:
+        """Columns whose missing chunks never came: dead-letter them (keyed by dataset, so
+        the publisher sees it) instead of waiting forever."""
+        now, timeout = time.time(), runtime.settings.chunk_timeout
+        for key, text in list(profiles.items()):
+            if key in timed_out:
+                continue
+            progress = ColumnProgress.from_json(text)
+            if progress.stale(now, timeout):
+                reason = progress.time_out(timeout)
+                dl = deadletter.dead_letter(reason, COLUMN_CHUNKS, -1, -1, None, key.encode())
+                await deadletter.send_letter(topics, runtime, dl)
+                timed_out.add(key)

@@ -225,20 +225,24 @@ class ColumnSketch:
             out.num = Moments.from_list(doc["num"])
             out.text.update({k: Moments.from_list(v) for k, v in doc["text"].items()
                              if k in out.text})
-            out.len_min, out.len_max = doc["len"]
-            out.num_min, out.num_max = doc["range"]
+            out.len_min, out.len_max = (_number(x) for x in doc["len"])
+            out.num_min, out.num_max = (_number(x) for x in doc["range"])
             out.negative, out.zero = (int(x) for x in doc["sign"])
             out.dup_seen = bool(doc["dup"])
             out.order = Order.from_list(doc["order"])
             out.cast_failures = int(doc["cast_failures"])
             out.estimated_rows = int(doc["estimated_rows"])
             if doc["hll"] is not None:
-                out._hll = ds.hll_sketch.deserialize(base64.b64decode(doc["hll"]))
+                blob = _bounded(doc["hll"], "hll", lg=HLL_LG_K)
+                out._hll = ds.hll_sketch.deserialize(blob)
             if doc["freq"] is not None:
-                out._freq = ds.frequent_strings_sketch.deserialize(base64.b64decode(doc["freq"]))
+                blob = _bounded(doc["freq"], "freq", lg=FREQ_LG_MAX_MAP)
+                out._freq = ds.frequent_strings_sketch.deserialize(blob)
             out._hist = Histogram.from_list(doc["hist"])
-        except (KeyError, TypeError, orjson.JSONDecodeError, RuntimeError) as exc:
-            raise ValueError(f"not a column sketch: {exc}") from exc
+        except ValueError:
+            raise
+        except Exception as exc:  # any other malformation: refused, never a crash later
+            raise ValueError(f"not a column sketch: {exc!r}") from exc
         return out
 
     # --- reader --------------------------------------------------------------------
@@ -619,3 +623,30 @@ def _b64(data: bytes) -> str:
 
 
 __all__ = ["ColumnSketch", "sketch_frame", "profile_values"]
+
+
+MAX_SKETCH_BLOB = 1 << 20  # bytes of one serialized DataSketches sketch inside an event
+
+
+def _number(x: object) -> float | int | None:
+    """A JSON number (or null) from untrusted bytes; anything else is refused."""
+    if x is None or (isinstance(x, (int, float)) and not isinstance(x, bool)):
+        return x  # type: ignore[return-value]
+    raise ValueError(f"not a column sketch: expected a number, got {type(x).__name__}")
+
+
+def _bounded(b64: str, what: str, *, lg: int) -> bytes:
+    """A serialized sketch from untrusted bytes, its size parameters checked BEFORE the
+    library allocates anything: the parameter (byte 3 of the DataSketches preamble: lg_k
+    of an HLL, lg_max_map_size of a frequent-items sketch) must be the one this release
+    builds, and a frequent-items current map (byte 4) no larger than its maximum."""
+    if not isinstance(b64, str) or len(b64) > MAX_SKETCH_BLOB * 4 // 3 + 4:
+        raise ValueError(f"not a column sketch: {what} sketch missing or too large")
+    try:
+        blob = base64.b64decode(b64, validate=True)
+    except ValueError as exc:
+        raise ValueError(f"not a column sketch: {what} sketch is not base64 ({exc})") from None
+    if len(blob) >= 5 and (blob[3] != lg or (what == "freq" and blob[4] > blob[3])):
+        raise ValueError(f"not a column sketch: {what} sketch parameters "
+                         f"({blob[3]}, {blob[4]}) are not this release's ({lg})")
+    return blob

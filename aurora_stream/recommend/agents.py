@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Any
 
+from aurora_stream.recommend.layer import UserStateUnavailable
 from aurora_stream.recommend.service import recommendation_event, review_request
 from aurora_stream.wire import deadletter
 from aurora_stream.wire.delivery import Outbox
@@ -25,6 +26,20 @@ from aurora_stream.wire.topics import (
 log = logging.getLogger("aurora.recommend")
 
 
+def _load_user(runtime: Any, user_id: str) -> str | None:
+    """Load the user's state; if it cannot be read (store down, tampered blob), nothing
+    of hers is held in memory (no later write can overwrite her stored state with an empty
+    one) and the reason is returned: she is served as a new user this time."""
+    try:
+        runtime.learner.ensure(user_id)
+        return None
+    except UserStateUnavailable as exc:
+        log.warning("%s", exc)
+        runtime.learner.forget([user_id])
+        runtime.metrics.state_unavailable.inc()
+        return "your learned state is unavailable right now"
+
+
 def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
     """Attach the recommend agent to the app."""
 
@@ -34,8 +49,11 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
             try:
                 profile = decode(ColumnProfile, event.value)
                 t0 = time.perf_counter()
-                runtime.learner.ensure(profile.user_id)
-                rec = recommendation_event(runtime.recommender, profile)
+                degraded = _load_user(runtime, profile.user_id)
+                rec = recommendation_event(runtime.recommender, profile, runtime.sealing_key)
+                if degraded:  # degrade, do not fail: the shared prior answers, and says so
+                    rec.reason += f" (served from the shared prior: {degraded})"
+                    rec.needs_review = True
                 runtime.metrics.recommend_seconds.observe(time.perf_counter() - t0)
             except InvalidEvent as exc:
                 await deadletter.send(topics, runtime, event, str(exc))

@@ -32,6 +32,12 @@ from aurora_stream.recommend.models import ModelBank, region_key
 Proba = dict[str, dict[str, float]]
 
 
+class UserStateUnavailable(RuntimeError):
+    """One user's stored learned state cannot be read (tampered, another key, store down);
+    the message names the store key. Raised by the learn stage, which owns the state;
+    declared here so that the recommend stage can degrade on it without importing learn."""
+
+
 @dataclass(frozen=True)
 class Column:
     """One column as every layer sees it (no raw value, no name)."""

@@ -102,8 +102,10 @@ class Recommender:
         strong_rule: float = 0.85,
         model_weight: float = 0.5,
         synthetic_weight: float = 0.3,
+        extra_layers: Sequence[Layer] = (),
     ) -> None:
         self.models = models
+        self.extra_layers = tuple(extra_layers)
         self.cache = cache
         self.review_threshold = review_threshold
         self.learned_rules = learned_rules
@@ -173,7 +175,7 @@ class Recommender:
         by_type: dict[str, RuleHit] = {}
         for h in hits:
             by_type.setdefault(h.feature_type, h)
-        proba = self.model_layer.predict_proba_one(c)
+        proba = self._pooled_models(c)
         pm = _restrict(proba.get("feature_type", {}), FEATURE_TYPES)
         m_type, m_conf = _top(pm)
 
@@ -211,6 +213,25 @@ class Recommender:
             ft, chosen.transformation, chosen.imputation, overall, type_conf, t_conf, i_conf,
             layer, provenance, reason, alternatives, overall < self.review_threshold,
         )
+
+    def _pooled_models(self, c: Column) -> dict[str, dict[str, float]]:
+        """The L3 model's distributions, averaged per target with those of any extra layer
+        (each weighted by its ``weight`` attribute, default 1, the model's being 1): a new
+        learned layer is one module with the ``Layer`` interface, passed in ``extra_layers``."""
+        proba = self.model_layer.predict_proba_one(c)
+        if not self.extra_layers:
+            return proba
+        parts = [(1.0, proba)] + [(float(getattr(x, "weight", 1.0)), x.predict_proba_one(c))
+                                  for x in self.extra_layers]
+        out: dict[str, dict[str, float]] = {}
+        for target in {t for _, p in parts for t in p}:
+            mix: dict[str, float] = {}
+            total = sum(w for w, p in parts if p.get(target))
+            for w, p in parts:
+                for label, v in p.get(target, {}).items():
+                    mix[label] = mix.get(label, 0.0) + w * v / total
+            out[target] = mix
+        return out
 
     def _options(self, view: ProfileView, proba: dict[str, dict[str, float]],
                  scores: dict[str, float], by_type: dict[str, RuleHit], user_id: str,

@@ -8,6 +8,7 @@ import time
 from aurora_stream.profile.view import ProfileView
 from aurora_stream.recommend.layer import Column
 from aurora_stream.recommend.recommender import Recommender
+from aurora_stream.recommend.seal import seal
 from aurora_stream.wire.records import ColumnProfile, Recommendation, ReviewRequest
 
 
@@ -20,11 +21,13 @@ def recommendation_id(dataset_id: str, column: int) -> str:
     return hashlib.blake2b(f"{dataset_id}\x00{column}".encode(), digest_size=12).hexdigest()
 
 
-def recommendation_event(recommender: Recommender, profile: ColumnProfile) -> Recommendation:
-    """Recommend for one column and wrap the decision as an event."""
+def recommendation_event(recommender: Recommender, profile: ColumnProfile,
+                         sealing_key: bytes | None = None) -> Recommendation:
+    """Recommend for one column and wrap the decision as an event (sealed when a key is
+    given, see ``seal.py``)."""
     c = Column.of(ProfileView.from_dict(profile.view), tuple(profile.flags), profile.user_id)
     decision = recommender.decide(c)
-    return Recommendation(
+    rec = Recommendation(
         **decision.to_dict(),  # the decision's fields, alternatives already as dicts
         recommendation_id=recommendation_id(profile.dataset_id, profile.column),
         dataset_id=profile.dataset_id, user_id=profile.user_id, column=profile.column,
@@ -32,6 +35,9 @@ def recommendation_event(recommender: Recommender, profile: ColumnProfile) -> Re
         fingerprint=c.fp, fingerprint_key=c.key, rows=profile.rows,
         rows_rejected=profile.rows_rejected, created_at=time.time(),
     )
+    if sealing_key is not None:
+        rec.seal = seal(sealing_key, rec.asdict())
+    return rec
 
 
 def review_request(rec: Recommendation) -> ReviewRequest:

@@ -15,8 +15,10 @@ What is measured where:
 * ``aurora_refusals_total{kind}``: what the worker declined to do on purpose: a prior update
   not shared because the user's daily privacy budget is spent (``privacy_budget``), a user's
   state not loaded because its signature does not verify (``tampered_state``), a correction
-  not applied because its state could not be saved (``state_unsaved``), and an event without
-  a valid token (``unauthenticated``, reserved for the identity work: always 0 until then).
+  not applied because its state could not be saved (``state_unsaved``), a correction whose
+  echoed recommendation this deployment did not issue to that user (``unsealed_correction``),
+  and an event without a valid token (``unauthenticated``, reserved for the identity work:
+  always 0 until then).
 * ``aurora_consumer_lag{group,topic,partition}``: highwater - committed offset of every
   partition assigned to this worker, at scrape time (``WorkerCollector``), clamped at 0. The
   highwater is the larger of two readings: the one the broker returned with the worker's
@@ -66,14 +68,20 @@ REASON_CLASSES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("state_unsaved", r"learned state could not be saved"),
         ("tampered_state", r"not a signed AURORA state|refusing to load|signature"),
         ("state_unavailable", r"state (is )?unavailable|could not load"),
+        ("unsealed_correction", r"\bseal\b|not issued|echoed fingerprint|correction's user is "
+                                r"not"),
         ("invalid_event", r"schema:|not JSON|empty message|expected a JSON object"),
-        ("inconsistent_chunks", r"inconsistent|conflicting|\bseq\b"),
+        ("chunks_timed_out", r"never arrived within"),
+        ("dataset_id_reused", r"another file|different data"),
         ("unparseable_chunk", r"no columns found|has no 'columns'|header|parse"),
-        ("invalid_correction", r"unknown (feature type|imputation|transformation)|does not fit"),
+        ("inconsistent_chunks", r"inconsistent|conflicting|\bseq\b"),
+        ("invalid_correction", r"unknown (feature type|imputation|transformation)|does not fit|"
+                               r"recommendation echo"),
         ("internal", r"internal error"),
     ))
 REASONS = (*(name for name, _ in REASON_CLASSES), "other")
-REFUSALS = ("privacy_budget", "tampered_state", "state_unsaved", "unauthenticated")
+REFUSALS = ("privacy_budget", "tampered_state", "state_unsaved", "unsealed_correction",
+            "unauthenticated")
 CORRECTION_OUTCOMES = ("applied", "duplicate")
 
 
@@ -84,6 +92,8 @@ def classify_reason(reason: str) -> str:
     'invalid_event'
     >>> classify_reason("not applied: learned state could not be saved (OSError: full)")
     'state_unsaved'
+    >>> classify_reason("the echoed recommendation has no seal (not issued by this deployment)")
+    'unsealed_correction'
     >>> classify_reason("something nobody foresaw for user ann@example.com")
     'other'
     """
@@ -133,6 +143,10 @@ class Metrics:
             self.refusals.labels(kind=kind)
         self.prior_updates = Counter("aurora_prior_updates_applied",
                                      "Shared-prior updates learned by this worker", registry=r)
+        self.state_unavailable = Counter(
+            "aurora_user_state_unavailable",
+            "Recommendations served from the prior because a user's state could not be read",
+            registry=r)
         self.cache_errors = Counter("aurora_cache_errors",
                                     "L0 cache operations that failed (served without it)",
                                     registry=r)

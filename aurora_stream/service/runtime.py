@@ -8,9 +8,11 @@ from typing import Any
 from aurora_stream.config import Settings
 from aurora_stream.learn.learner import Learner
 from aurora_stream.learn.persistence import build_learner
+from aurora_stream.learn.store import state_key
 from aurora_stream.recommend.cache import DegradingCache, InProcessCache, RedisCache
 from aurora_stream.recommend.models import ModelBank
 from aurora_stream.recommend.recommender import Recommender
+from aurora_stream.recommend.seal import seal_key
 from aurora_stream.service.metrics import Metrics
 
 
@@ -24,6 +26,8 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     pending_prior: set[str] = field(default_factory=set)
     """Ids of prior updates this worker published and has not read back yet."""
+    sealing_key: bytes | None = None
+    """Seals recommendations and checks correction echoes (recommend/seal.py)."""
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -43,8 +47,10 @@ class Runtime:
         recommender = Recommender(learner.bank, cache=cache,
                                   review_threshold=settings.review_threshold,
                                   learned_rules=learner.rules, rules=learner.symbolic)
+        key = state_key(settings.home, settings.state_key)
         return cls(settings=settings, models=learner.bank, cache=cache,
-                   recommender=recommender, learner=learner, metrics=metrics)
+                   recommender=recommender, learner=learner, metrics=metrics,
+                   sealing_key=seal_key(key))
 
     def kafka_client_options(self) -> dict[str, Any]:
         """Extra options for the worker's own plain Kafka clients (security settings)."""

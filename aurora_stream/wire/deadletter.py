@@ -31,9 +31,12 @@ def from_event(event: Any, reason: str) -> DeadLetter:
 
 
 async def send(topics: dict[str, Any], runtime: Any, event: Any, reason: str) -> None:
-    """Send the current event to aurora.dead-letter (keyed by its source topic) and count it."""
-    dl = from_event(event, reason)
-    sent = await topics[DEAD_LETTER].send(key=dl.source_topic.encode(),
-                                                   value=dl.to_bytes())
+    """Send the current event to aurora.dead-letter and count it."""
+    await send_letter(topics, runtime, from_event(event, reason))
+
+
+async def send_letter(topics: dict[str, Any], runtime: Any, dl: DeadLetter) -> None:
+    """Send one dead letter (keyed by its source topic), delivered before returning."""
+    sent = await topics[DEAD_LETTER].send(key=dl.source_topic.encode(), value=dl.to_bytes())
     await sent  # delivered before the input event is acknowledged
-    runtime.metrics.dead_letter(dl.source_topic, reason)  # by stage and reason class
+    runtime.metrics.dead_letter(dl.source_topic, dl.reason)  # by stage and reason class

@@ -128,8 +128,9 @@ class Recommendation(Event):
 
     schema_name = "recommendation"
     description = (
-        "The recommendation for one column; recommendation_id is stable for a (dataset, column, "
-        "model version), so a consumer deduplicates redeliveries by it."
+        "The recommendation for one column; recommendation_id is stable for a (dataset, "
+        "column), so a consumer deduplicates redeliveries by it. seal lets the workers check "
+        "that a correction echoes a recommendation they issued, to that user."
     )
     constraints = {
         "feature_type": {"enum": list(FEATURE_TYPES)},
@@ -162,6 +163,7 @@ class Recommendation(Event):
     rows: int
     rows_rejected: int
     created_at: float
+    seal: str | None = None  # HMAC of the fields learning relies on (recommend/seal.py)
 
 
 class ReviewRequest(Event):

@@ -248,24 +248,23 @@ def test_a_late_lower_last_marker_fails_instead_of_hanging():
     assert back.failed and back.invalid == 1
 
 
-def test_chunks_beyond_the_last_are_refused_and_counted():
+def test_chunks_beyond_the_last_fail_the_column_never_a_partial_result():
     acc = ColumnAccumulator()
     assert acc.add(1, sketch_of(["2"]), last=True)
     assert not acc.add(2, sketch_of(["3"]), last=False)
+    assert acc.failed and acc.done and not acc.complete and "after the last chunk" in acc.error
     assert not acc.add(5, sketch_of(["3"]), last=True)
-    assert acc.invalid == 2 and not acc.failed
-    assert acc.add(0, sketch_of(["1"]), last=False)
-    assert acc.complete and acc.done
-    assert acc.sketch.view().count == 2
+    assert acc.invalid == 2
+    acc.add(0, sketch_of(["1"]), last=False)
+    assert not acc.complete  # never a result without the refused chunk's rows
 
 
-def test_a_second_different_last_marker_inside_the_file_is_counted_not_obeyed():
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_two_last_markers_fail_every_column_alike_whatever_the_order(order):
     acc = ColumnAccumulator()
-    assert acc.add(2, sketch_of(["3"]), last=True)
-    assert acc.add(0, sketch_of(["1"]), last=True)  # conflicting marker: data kept
-    assert acc.invalid == 1 and acc.total == 3 and not acc.complete
-    assert acc.add(1, sketch_of(["2"]), last=False)
-    assert acc.complete and acc.sketch.view().count == 3
+    for seq in order:  # the reliability review's {0: 100, 1: 50, 2: 50}
+        acc.add(seq, sketch_of([str(seq)]), last=True)
+    assert acc.failed and not acc.complete and "disagree" in acc.error
 
 
 def test_zero_sketch_has_no_quantiles():

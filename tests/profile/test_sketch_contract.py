@@ -11,7 +11,7 @@ from sketch_assertions import assert_views_match, sketch_of
 
 from aurora_stream.profile.accumulate import ColumnAccumulator
 from aurora_stream.profile.moments import Moments
-from aurora_stream.profile.sketch import ColumnSketch
+from aurora_stream.profile.sketch import ColumnSketch, sketch_frame
 
 columns = st.lists(
     st.one_of(st.none(), st.integers(-999, 999).map(str), st.sampled_from(["a", "b b", "1.5"])),
@@ -141,3 +141,34 @@ def test_moments_merge_like_one_pass(a, b):
     assert merged.m2 == pytest.approx(whole.m2, rel=1e-7, abs=1e-7 * scale**2)
     assert merged.m3 == pytest.approx(whole.m3, rel=1e-6, abs=1e-6 * scale**3)
     assert merged.m4 == pytest.approx(whole.m4, rel=1e-6, abs=1e-6 * scale**4)
+
+
+# --- untrusted sketch bytes (a column-chunk event comes from any client) ----------------
+def _doc_of(values):
+    import orjson
+
+    return orjson.loads(sketch_frame(pl.DataFrame({"v": values}))[0].to_bytes())
+
+
+def test_forged_sketch_parameters_are_refused_before_any_allocation() -> None:
+    import base64
+
+    import orjson
+
+    doc = _doc_of([f"a{i}" for i in range(50)])
+    blob = bytearray(base64.b64decode(doc["freq"]))
+    blob[3] = blob[4] = 26  # a 300-byte sketch asking for a 2^26-entry map (~480 MB)
+    doc["freq"] = base64.b64encode(bytes(blob)).decode()
+    with pytest.raises(ValueError, match="parameters"):
+        ColumnSketch.from_bytes(orjson.dumps(doc))
+
+
+@pytest.mark.parametrize("field,value", [("len", ["a", "b"]), ("len", [[1], 5]),
+                                         ("range", [True, 1]), ("hll", "@@not base64@@")])
+def test_malformed_sketch_fields_are_refused_not_crashed_on_later(field, value) -> None:
+    import orjson
+
+    doc = _doc_of(["x", "y"])
+    doc[field] = value
+    with pytest.raises(ValueError, match="not a column sketch"):
+        ColumnSketch.from_bytes(orjson.dumps(doc))

@@ -84,3 +84,33 @@ def test_learning_moves_the_learner_towards_the_label(layer: Layer) -> None:
         layer.learn_one(c, Y)
     p1 = layer.predict_proba_one(c).get("feature_type", {}).get("categorical", 0.0)
     assert p1 >= p0 and (p1 > p0 or layer.name == "L2-symbolic-rule" and p0 == 0.0)
+
+
+class AlwaysURL:
+    """A new layer in a few lines: the recommender pools it with the L3 model."""
+
+    name = "L3-url-detector"
+    weight = 3.0
+
+    def predict_proba_one(self, c: Column):
+        return {"feature_type": {"url": 1.0}}
+
+    def explain_one(self, c: Column):
+        return self.name, "every column is a URL to me"
+
+    def learn_one(self, c: Column, y):
+        return None
+
+
+def test_a_new_layer_is_one_module_the_recommender_pools(bank) -> None:
+    from aurora_stream.recommend.recommender import Recommender
+
+    assert isinstance(AlwaysURL(), Layer)
+    view = profile_values([f"w{i % 3} x{i % 5}" for i in range(200)])
+    plain = Recommender(bank).recommend(view, (), "ann")
+    pooled = Recommender(bank, extra_layers=[AlwaysURL()]).recommend(view, (), "ann")
+    def url(rec) -> float:
+        return max([o.confidence for o in rec.alternatives if o.feature_type == "url"] or [0])
+
+    assert plain.feature_type != "url" and url(plain) == 0.0
+    assert url(pooled) > 0.3  # the new layer's vote reached the decision

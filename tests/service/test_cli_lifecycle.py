@@ -89,12 +89,15 @@ def test_corrections_teach_the_next_run_with_nothing_left_running(tmp_path: Path
     csv = EXAMPLES / "clean.csv"
     first = _run_json(home, csv)
     assert first["plan"]["feature_type"] != "context-specific"
-    dataset = first["plan"]["dataset"]
-    for _ in range(3):  # k = 3 consistent corrections induce a learned rule
-        res = _cli(["correct", dataset, "plan", "--type", "context-specific", "--action", "drop",
-                    "--imputation", "none"], home)
+    fix = ["plan", "--type", "context-specific", "--action", "drop", "--imputation", "none"]
+    for i in range(3):  # k = 3 consistent corrections (of 3 files) induce a learned rule
+        dataset = (first if i == 0 else _run_json(home, csv))["plan"]["dataset"]
+        res = _cli(["correct", dataset, *fix], home)
         assert res.returncode == 0, res.stderr
         assert "applied" in res.stderr
+    # the same correction again (a retry after a crash or a timeout) is applied once only
+    res = _cli(["correct", dataset, *fix], home)
+    assert res.returncode == 0 and "duplicate" in res.stderr, res.stderr
     rules = _cli(["rules", "--user", "default", "--json"], home)
     assert rules.returncode == 0, rules.stderr
     learned = [orjson.loads(x) for x in rules.stdout.splitlines()]
@@ -124,10 +127,10 @@ def test_learning_survives_sigkill_of_worker_and_broker(tmp_path: Path) -> None:
             line = up.stderr.readline()
         assert "ready" in line
         brokers = _children_alive(up.pid)
-        pub = _cli(["publish", str(csv), "--dataset", "kill"], home)
-        dataset = pub.stdout.strip().splitlines()[-1]
-        assert _cli(["recommendations", dataset, "--json"], home).returncode == 0
-        for _ in range(3):
+        for _ in range(3):  # three files, the same column corrected in each
+            pub = _cli(["publish", str(csv), "--dataset", "kill"], home)
+            dataset = pub.stdout.strip().splitlines()[-1]
+            assert _cli(["recommendations", dataset, "--json"], home).returncode == 0
             res = _cli(["correct", dataset, "city", "--type", "context-specific",
                         "--action", "drop"], home)
             assert res.returncode == 0, res.stderr
