@@ -28,7 +28,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (run on demand)."
 app.add_typer(learn_app, name="learn")
 app.add_typer(bench_app, name="bench")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one message, one line (no wrapping at 80)
 # Piped output keeps whole table rows instead of folding them into 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 200)
 
@@ -70,15 +70,26 @@ def _running_broker(settings: Settings) -> str | None:
     """The broker of a live ``aurora up`` for this AURORA_HOME, if any."""
     if not settings.embedded:
         return settings.broker
+    from aurora_stream.service.homelock import HomeBusy, HomeLock
+
     path = _up_file(settings)
     if not path.exists():
         return None
-    info = orjson.loads(path.read_bytes())
     try:
-        os.kill(int(info["pid"]), 0)
-    except (OSError, ValueError):
+        info = orjson.loads(path.read_bytes())
+        pid, broker = int(info["pid"]), str(info["broker"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None  # a truncated or foreign file: no `aurora up` to talk to
+    try:  # a live `aurora up` holds the home's lock; a stale up.json does not
+        HomeLock(settings.ensure_home()).acquire(wait=0).release()
         return None
-    return str(info["broker"])
+    except HomeBusy:
+        pass
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return None
+    return broker
 
 
 def _quiet_logs() -> None:
@@ -125,6 +136,23 @@ async def _publish_and_collect(settings: Settings, file: str, bootstrap: str, *,
         await collector.stop()
 
 
+def _check_source(file: str) -> None:
+    """Refuse a missing file, a directory or a device before starting a broker for it."""
+    if file == "-":
+        return
+    path = Path(file)
+    problem = None
+    if not path.exists():
+        problem = f"{file}: no such file"
+    elif path.is_dir():
+        problem = f"{file}: is a directory"
+    elif not path.is_file():
+        problem = f"{file}: not a regular file (a device or a FIFO); pipe it through - instead"
+    if problem:
+        err.print(f"[red]error:[/] {problem}")
+        raise typer.Exit(2)
+
+
 def _show(pub, recs, rejected, as_json: bool) -> None:
     from aurora_stream.cli.render import print_json_lines, print_summary, print_table
 
@@ -154,7 +182,7 @@ def run(
     """Run the whole pipeline on FILE (embedded broker + worker), print, and exit."""
     _quiet_logs()
     settings = _settings(broker, home, user, redis)
-
+    _check_source(file)
     running = _running_broker(settings)
 
     async def main() -> int:
@@ -182,9 +210,10 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from aurora_stream.learn.learner import UserStateUnavailable
     from aurora_stream.learn.store import TamperedStateError
     from aurora_stream.recommend.prior import PriorUnavailable
-    from aurora_stream.service.homelock import HomeBusy
+    from aurora_stream.service.homelock import HomeBusy, HomeFull
 
     return (SourceError, FileNotFoundError, KeyError, TimeoutError, DatasetFailed, HomeBusy,
+            HomeFull,
             UserStateUnavailable, TamperedStateError, PriorUnavailable, PermissionError,
             CorrectionRefused)
 
@@ -305,6 +334,7 @@ def publish(
     """
     _quiet_logs()
     settings = _settings(broker, home, user)
+    _check_source(file)
     running = _running_broker(settings)
 
     async def main() -> int:
@@ -372,6 +402,11 @@ def recommendations(
             print_json_lines(recs, None)
         else:
             print_table(out, recs, None, title=f"dataset {dataset}")
+        expected = recs[0].n_columns
+        if len(recs) < expected:
+            err.print(f"[yellow]incomplete:[/] {len(recs)} of {expected} columns of {dataset} "
+                      "have a recommendation so far")
+            return 3
         return 0
 
     raise typer.Exit(_run_async(main))
@@ -599,6 +634,7 @@ def learn_bootstrap(sortinghat: Annotated[Path, typer.Option(help="SortingHat-fo
 @app.command()
 def sniff(file: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show what the reader decided for FILE (the parse stage uses exactly this)."""
+    _check_source(file)
     from aurora_stream.client.publish import sniff_source
 
     dialect, _ = sniff_source(file)

@@ -39,46 +39,53 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
     @app.agent(topics[CORRECTIONS], name="aurora.learn")
     async def learn(stream: Any) -> None:
         async for batch in stream.take_events(200, within=0.005):
-            t0 = time.perf_counter()
-            outcomes, applied_events = [], []
-            for event in batch:
-                try:
-                    out = runtime.learner.apply(to_correction(decode(Correction, event.value),
-                                                             runtime.sealing_key))
-                except Exception as exc:  # invalid event or label: report, keep going
-                    await deadletter.send(topics, runtime, event, str(exc))
-                    continue
-                outcomes.append(out)
-                applied_events.append(event)
-            if not outcomes:
-                continue
             try:
-                runtime.learner.commit(outcomes)  # durable first
-            except Exception as exc:  # disk full, Redis down: nothing of this batch counts
-                users = {o.user_id for o in outcomes}
-                runtime.learner.forget(users)  # in memory as in the store: not applied
-                log.error("could not save learned state (%s); %d correction(s) refused",
-                          exc, len(outcomes))
-                for event in applied_events:
-                    await deadletter.send(topics, runtime, event,
-                                          f"not applied: learned state could not be saved "
-                                          f"({exc.__class__.__name__}: {exc}); send it again")
+                await _learn_batch(batch)
+            except Exception:  # Faust acks the batch anyway: never let one escape silently
+                log.exception("learn batch failed after its state was saved; its learn "
+                              "events may be missing (a retried correction is a duplicate)")
+
+    async def _learn_batch(batch: list[Any]) -> None:
+        t0 = time.perf_counter()
+        outcomes, applied_events = [], []
+        for event in batch:
+            try:
+                out = runtime.learner.apply(to_correction(decode(Correction, event.value),
+                                                         runtime.sealing_key))
+            except Exception as exc:  # invalid event or label: report, keep going
+                await deadletter.send(topics, runtime, event, str(exc))
                 continue
-            for out in outcomes:
-                runtime.metrics.corrections.labels(
-                    outcome="duplicate" if out.duplicate else "applied").inc()
-            outbox = Outbox()
-            for out in outcomes:
-                if out.prior_update is not None:
-                    runtime.pending_prior.add(out.prior_update.update_id)
-                    await outbox.send(topics[PRIOR_UPDATES],
-                                      key=out.prior_update.update_id.encode(),
-                                      value=prior_update_event(out.prior_update).to_bytes())
-                for ev in learn_events(out):
-                    await outbox.send(topics[LEARN_EVENTS], key=user_key(ev.user_id),
-                                      value=ev.to_bytes())
-            await outbox.flush()
-            runtime.metrics.learn_seconds.observe(time.perf_counter() - t0)
+            outcomes.append(out)
+            applied_events.append(event)
+        if not outcomes:
+            return
+        try:
+            runtime.learner.commit(outcomes)  # durable first
+        except Exception as exc:  # disk full, Redis down: nothing of this batch counts
+            users = {o.user_id for o in outcomes}
+            runtime.learner.forget(users)  # in memory as in the store: not applied
+            log.error("could not save learned state (%s); %d correction(s) refused",
+                      exc, len(outcomes))
+            for event in applied_events:
+                await deadletter.send(topics, runtime, event,
+                                      f"not applied: learned state could not be saved "
+                                      f"({exc.__class__.__name__}: {exc}); send it again")
+            return
+        for out in outcomes:
+            runtime.metrics.corrections.labels(
+                outcome="duplicate" if out.duplicate else "applied").inc()
+        outbox = Outbox()
+        for out in outcomes:
+            if out.prior_update is not None:
+                runtime.pending_prior.add(out.prior_update.update_id)
+                await outbox.send(topics[PRIOR_UPDATES],
+                                  key=out.prior_update.update_id.encode(),
+                                  value=prior_update_event(out.prior_update).to_bytes())
+            for ev in learn_events(out):
+                await outbox.send(topics[LEARN_EVENTS], key=user_key(ev.user_id),
+                                  value=ev.to_bytes())
+        await outbox.flush()
+        runtime.metrics.learn_seconds.observe(time.perf_counter() - t0)
 
     @app.task
     async def follow_prior_updates() -> None:

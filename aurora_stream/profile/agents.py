@@ -30,15 +30,21 @@ from aurora_stream.wire.topics import (
 
 log = logging.getLogger("aurora.profile")
 PARSE_THREADS = 2
+BATCH = 500  # column-chunks per delivery wait
+BATCH_WAIT = 0.005  # seconds a batch waits to fill
 SWEEP_EVERY = 30.0  # seconds between sweeps for columns whose chunks stopped coming
 
 
 def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
     """Attach the parse and profile agents and the profiles table to the app."""
+    # Keyed like the column-chunks (raw ``dataset:column`` bytes, the producer's partitioner),
+    # so a key's changelog partition is the partition its chunks come from, and the table
+    # can be written for every event of a batch, not only for Faust's "current" one.
     profiles = app.Table(
         "profiles",
-        key_type=str,
+        key_type=bytes,
         value_type=str,
+        use_partitioner=True,
         partitions=topics[COLUMN_CHUNKS].partitions,
     )
 
@@ -64,51 +70,73 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                 await deadletter.send(topics, runtime, event, f"internal error: {exc!r}")
                 continue
             out = Outbox()
-            for r in result.rejected:
-                await out.send(
-                    topics[REJECTED_ROWS],
-                    key=dataset_key(chunk.dataset_id),
-                    value=r.to_bytes(),
-                )
-            for c in result.columns:
-                await out.send(
-                    topics[COLUMN_CHUNKS],
-                    key=column_key(c.dataset_id, c.column),
-                    value=c.to_bytes(),
-                )
-            await out.flush()
+            try:
+                for r in result.rejected:
+                    await out.send(
+                        topics[REJECTED_ROWS],
+                        key=dataset_key(chunk.dataset_id),
+                        value=r.to_bytes(),
+                    )
+                for c in result.columns:
+                    await out.send(
+                        topics[COLUMN_CHUNKS],
+                        key=column_key(c.dataset_id, c.column),
+                        value=c.to_bytes(),
+                    )
+                await out.flush()
+            except Exception:  # the broker refused them after retries: say so, keep serving
+                log.exception("column-chunks of %s could not be sent", chunk.dataset_id)
+                continue
             runtime.metrics.chunks_parsed.inc()
             runtime.metrics.rows_parsed.inc(result.rows_in - len(result.rejected))
             runtime.metrics.rows_rejected.inc(len(result.rejected))
 
     @app.agent(topics[COLUMN_CHUNKS], name="aurora.profile")
     async def profile(stream: Any) -> None:
-        async for event in stream.events():
+        # In batches: one delivery wait per batch (a wide file was one round trip per
+        # column); finished columns are marked done only once their profiles are on the
+        # broker, and Faust acks the batch after that.
+        async for batch in stream.take_events(BATCH, within=BATCH_WAIT):
+            outbox = Outbox()
+            finished: dict[bytes, ColumnProgress] = {}  # done in this batch, not yet stored
+            for event in batch:
+                try:
+                    t0 = time.perf_counter()  # metrics: profile latency
+                    await _profile_one(event, outbox, finished)
+                    runtime.metrics.profile_seconds.observe(time.perf_counter() - t0)  # metrics
+                except Exception as exc:  # one event: dead-letter it, keep serving the rest
+                    log.warning("column-chunk refused: %r", exc)
+                    await deadletter.send(topics, runtime, event,
+                                          f"column-chunk refused: {exc}")
             try:
-                t0 = time.perf_counter()  # metrics: profile latency
-                await _profile_one(event)
-                runtime.metrics.profile_seconds.observe(time.perf_counter() - t0)  # metrics
-            except Exception as exc:  # any one event: dead-letter it, keep serving the rest
-                log.warning("column-chunk refused: %r", exc)
-                await deadletter.send(topics, runtime, event, f"column-chunk refused: {exc}")
+                await outbox.flush()
+            except Exception:  # refused after retries: not marked done, so a re-publish
+                log.exception("column profiles could not be sent")  # is answered
+                continue
+            for key, progress in finished.items():
+                profiles[key] = progress.to_json()
 
-    async def _profile_one(event: Any) -> None:
+    async def _profile_one(event: Any, outbox: Outbox,
+                           finished: dict[bytes, ColumnProgress]) -> None:
+        """Take one column-chunk; a column it finishes goes to ``finished`` (stored as done
+        once its profile is on the broker; later chunks of this batch already see it)."""
         cc = decode(ColumnChunk, event.value)
         sketch = ColumnSketch.from_bytes(base64.b64decode(cc.sketch))
-        key = column_key(cc.dataset_id, cc.column).decode()
-        progress = ColumnProgress.from_json(profiles.get(key))
+        key = column_key(cc.dataset_id, cc.column)
+        progress = finished.get(key) or ColumnProgress.from_json(profiles.get(key))
         if key in timed_out and not progress.done:  # refused by the sweep: keep it refused
             progress.time_out(runtime.settings.chunk_timeout)
         try:
             verdict = progress.add(cc.seq, cc.sketch, sketch, last=cc.last,
                                    rows_rejected=cc.rows_rejected, now=time.time())
         except ColumnRefused:
-            profiles[key] = progress.to_json()
+            if key not in finished:
+                profiles[key] = progress.to_json()
             raise
         if verdict == "duplicate":
             return
         if verdict == "resend":  # the same file again under its id: answer it again
-            await _send_profile(cc.user_id, progress.profile or "")
+            await _send_profile(outbox, cc.user_id, progress.profile or "")
             return
         runtime.metrics.column_chunks.inc()
         if verdict == "merged":
@@ -123,18 +151,16 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
             chunks=progress.acc.total or 0,
         )
         text = out.to_bytes().decode()
-        await _send_profile(cc.user_id, text)  # on the broker before the column is done
+        await _send_profile(outbox, cc.user_id, text)
         progress.finish(text)
-        profiles[key] = progress.to_json()
+        finished[key] = progress
 
-    async def _send_profile(user_id: str, profile_json: str) -> None:
-        outbox = Outbox()
+    async def _send_profile(outbox: Outbox, user_id: str, profile_json: str) -> None:
         # re-keyed by user: the recommend agent runs where the user's state lives
         await outbox.send(topics[COLUMN_PROFILES], key=user_key(user_id),
                           value=profile_json.encode())
-        await outbox.flush()
 
-    timed_out: set[str] = set()  # columns the sweep refused (Faust tables are written only
+    timed_out: set[bytes] = set()  # columns the sweep refused (Faust tables are written only
     # while processing an event of their partition; the next chunk of such a column records it)
 
     @app.timer(interval=min(SWEEP_EVERY, max(runtime.settings.chunk_timeout / 3, 0.5)))
@@ -148,6 +174,6 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
             progress = ColumnProgress.from_json(text)
             if progress.stale(now, timeout):
                 reason = progress.time_out(timeout)
-                dl = deadletter.dead_letter(reason, COLUMN_CHUNKS, -1, -1, None, key.encode())
+                dl = deadletter.dead_letter(reason, COLUMN_CHUNKS, -1, -1, None, key)
                 await deadletter.send_letter(topics, runtime, dl)
                 timed_out.add(key)

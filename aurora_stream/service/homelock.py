@@ -10,12 +10,30 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import time
 from pathlib import Path
 
 
 class HomeBusy(RuntimeError):
     """Another live process holds this AURORA_HOME."""
+
+
+class HomeFull(OSError):
+    """AURORA_HOME's disk has too little room for the worker's tables and learned state."""
+
+
+MIN_FREE = 32 << 20  # bytes: tables, broker log and a few state writes
+
+
+def check_free_space(home: Path, need: int = MIN_FREE) -> None:
+    """Refuse to start a worker on a (nearly) full disk, before anything half-works:
+    the tables could not be opened and no correction could be saved."""
+    free = shutil.disk_usage(home).free
+    if free < need:
+        raise HomeFull(f"AURORA_HOME {home} has {free / 2**20:.1f} MiB free; the worker needs "
+                       f"at least {need / 2**20:.0f} MiB for its tables and learned state: "
+                       "free some space and run the command again (nothing was applied)")
 
 
 class HomeLock:

@@ -18,7 +18,7 @@ from typing import Any
 
 from aurora_stream.config import Settings
 from aurora_stream.service.broker import EmbeddedBroker
-from aurora_stream.service.homelock import HomeLock
+from aurora_stream.service.homelock import HomeLock, check_free_space
 from aurora_stream.service.runtime import Runtime
 
 log = logging.getLogger("aurora.worker")
@@ -49,6 +49,7 @@ class Worker:
         """Start the app, declare every topic, and return once partitions are assigned."""
         from aurora_stream.service.app import create_app
 
+        check_free_space(self.settings.ensure_home())
         self.runtime = self.runtime or Runtime.build(self.settings)
         self.app, self.topics = create_app(self.settings, self.broker_url, self.runtime)
         if self.settings.metrics_port and self.health is None:  # observability
@@ -59,8 +60,11 @@ class Worker:
             await topic.maybe_declare()
         deadline = time.monotonic() + timeout
         while not self.ready:
-            if time.monotonic() > deadline:
-                await self.stop()
+            if self.app.crashed or time.monotonic() > deadline:
+                reason = getattr(self.app, "_crash_reason", None)
+                await self.stop(drain=0)
+                if reason is not None:
+                    raise RuntimeError(f"worker failed to start: {reason!r}")
                 raise TimeoutError(f"worker not ready after {timeout:.0f}s")
             await asyncio.sleep(0.05)
         return self

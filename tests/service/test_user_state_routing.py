@@ -127,7 +127,8 @@ def test_sigkill_of_the_owner_mid_burst_applies_every_correction_exactly_once(
         broker, redis_url: str, tmp_path: Path) -> None:
     path = tmp_path / "f.csv"
     header = wide_csv(path, rows=300, seed=3)
-    workers, ports = _workers(broker, tmp_path, redis_url, 2, AURORA_EPSILON_PER_DAY="0")
+    workers, ports = _workers(broker, tmp_path, redis_url, 2, AURORA_EPSILON_PER_DAY="0",
+                              AURORA_LOG_LEVEL="INFO")  # kept for a failure's message
     user = unique("alice")
     n = 300
 
@@ -159,8 +160,9 @@ def test_sigkill_of_the_owner_mid_burst_applies_every_correction_exactly_once(
                                             until=lambda m: False, timeout=3)
                     why = [orjson.loads(m.value)["reason"] for m in dead
                            if any(c.encode() in (m.value or b"") for c in missing)]
+                    logs = "\n".join(w.log()[-3000:] for w in workers)
                     raise AssertionError(f"{len(missing)} corrections never answered; "
-                                         f"dead letters for them: {why}")
+                                         f"dead letters for them: {why}; logs:\n{logs}")
                 await feedback._poll()
         finally:
             await feedback.stop()
