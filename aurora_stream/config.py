@@ -66,6 +66,7 @@ class Settings:
     chunk_bytes: int = 1 << 20
     review_threshold: float = 0.6
     metrics_port: int = 0  # Prometheus exporter; 0 = off
+    metrics_host: str = "127.0.0.1"  # /metrics, /healthz, /readyz; 0.0.0.0 in containers
     rule_support: int = 3  # corrections that induce an L1 rule
     epsilon_per_day: float = 1.0  # DP budget per user per day for the shared prior
     broker_kind: str | None = None  # "tansu" or "kafka"; None = tansu when embedded
@@ -97,6 +98,7 @@ class Settings:
             chunk_bytes=int(_num("AURORA_CHUNK_BYTES", str(1 << 20), int, 4096, 8 << 20)),
             review_threshold=_num("AURORA_REVIEW_THRESHOLD", "0.6", float, 0.0, 1.0),
             metrics_port=int(_num("AURORA_METRICS_PORT", "0", int, 0, 65535)),
+            metrics_host=_env("AURORA_METRICS_HOST", "127.0.0.1"),
             rule_support=int(_num("AURORA_RULE_SUPPORT", "3", int, 1, 1000)),
             epsilon_per_day=_num("AURORA_EPSILON_PER_DAY", "1.0", float, 0.0, 100.0),
             broker_kind=os.environ.get("AURORA_BROKER_KIND") or None,

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: installs what the tests need, then runs them.
-# Needs only Python 3.11, pip and apt (redis-server is installed from Debian if missing).
+# Needs only Python 3.11, pip and apt (redis-server and prometheus come from Debian if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v redis-server >/dev/null 2>&1; then
+# Debian packages the tests run for real: redis-server, and prometheus (2.42, for the
+# scrape test of tests/deploy); installed only when missing.
+MISSING=""
+command -v redis-server >/dev/null 2>&1 || MISSING="$MISSING redis-server"
+command -v prometheus >/dev/null 2>&1 || MISSING="$MISSING prometheus"
+if [ -n "$MISSING" ]; then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $MISSING >/dev/null
 fi
 
 PY=${PYTHON:-python3}

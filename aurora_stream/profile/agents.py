@@ -59,7 +59,9 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
         async for event in stream.events():
             try:
                 chunk = decode(CsvChunk, event.value)
+                t0 = time.perf_counter()  # metrics: parse latency
                 result = await loop.run_in_executor(pool, process_chunk, chunk)
+                runtime.metrics.parse_seconds.observe(time.perf_counter() - t0)  # metrics
             except (InvalidEvent, ChunkError) as exc:
                 await deadletter.send(topics, runtime, event, str(exc))
                 continue
@@ -99,7 +101,9 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
             finished: dict[bytes, ColumnProgress] = {}  # done in this batch, not yet stored
             for event in batch:
                 try:
+                    t0 = time.perf_counter()  # metrics: profile latency
                     await _profile_one(event, outbox, finished)
+                    runtime.metrics.profile_seconds.observe(time.perf_counter() - t0)  # metrics
                 except Exception as exc:  # one event: dead-letter it, keep serving the rest
                     log.warning("column-chunk refused: %r", exc)
                     await deadletter.send(topics, runtime, event,

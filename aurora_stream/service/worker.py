@@ -39,6 +39,7 @@ class Worker:
     runtime: Runtime | None = None
     app: Any = field(default=None, init=False)
     topics: dict[str, Any] = field(default_factory=dict, init=False)
+    health: Any = field(default=None, init=False)  # observability: service/health.py
 
     @property
     def bootstrap(self) -> str:
@@ -51,8 +52,9 @@ class Worker:
         check_free_space(self.settings.ensure_home())
         self.runtime = self.runtime or Runtime.build(self.settings)
         self.app, self.topics = create_app(self.settings, self.broker_url, self.runtime)
-        if self.settings.metrics_port:
-            self.runtime.metrics.serve(self.settings.metrics_port)
+        if self.settings.metrics_port and self.health is None:  # observability
+            from aurora_stream.service import health  # /metrics, /healthz, /readyz
+            self.health = await health.serve(self)
         await self.app.start()
         for topic in self.topics.values():
             await topic.maybe_declare()
@@ -89,6 +91,9 @@ class Worker:
                 for table in self.app.tables.values():
                     table.data.close()
             self.app = None
+        if self.health is not None:  # observability
+            await self.health.stop()
+            self.health = None
 
 
 @contextlib.asynccontextmanager

@@ -39,4 +39,4 @@ async def send_letter(topics: dict[str, Any], runtime: Any, dl: DeadLetter) -> N
     """Send one dead letter (keyed by its source topic), delivered before returning."""
     sent = await topics[DEAD_LETTER].send(key=dl.source_topic.encode(), value=dl.to_bytes())
     await sent  # delivered before the input event is acknowledged
-    runtime.metrics.dead_letters.inc()
+    runtime.metrics.dead_letter(dl.source_topic, dl.reason)  # by stage and reason class
