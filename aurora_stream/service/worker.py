@@ -73,7 +73,10 @@ class Worker:
     def ready(self) -> bool:
         """True once the consumer group has assigned this worker its partitions."""
         app = self.app
-        return bool(app and not app.rebalancing and app.consumer.assignment())
+        try:
+            return bool(app and not app.rebalancing and app.consumer.assignment())
+        except Exception:  # asked while the app is still building its consumer
+            return False
 
     async def stop(self, drain: float = 5.0) -> None:
         """Stop agents, flush the producer, leave the group; first wait (up to ``drain``
