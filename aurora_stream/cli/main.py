@@ -301,7 +301,7 @@ def worker(broker: Annotated[str, typer.Option("--broker", envvar="AURORA_BROKER
             user_store(settings.ensure_home(), redis_url=settings.redis_url,
                        key_hex=settings.state_key)  # fail fast on a missing shared key
     except ValueError as exc:
-        err.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
     raise typer.Exit(_run_async(lambda: _serve_until_signal(settings, embedded=False)))
 
@@ -507,7 +507,7 @@ def _local_learner(settings: Settings, user: str | None = None):
         if user is not None:
             learner.ensure(user)
     except (*_user_errors(), ValueError) as exc:
-        err.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
     return learner
 
