@@ -33,6 +33,17 @@ def broker_log_level() -> str:
     return os.environ.get("AURORA_BROKER_LOG", "warn")
 
 
+def broker_isolation() -> str:
+    """``AURORA_BROKER_ISOLATION`` (default auto): how the embedded broker keeps other OS
+    users out. ``auto`` = a private network namespace behind a uid-checked relay when the
+    system allows user namespaces, else open with a warning; ``netns`` = that or refuse to
+    start; ``none`` = open to every local user (see service/broker.py)."""
+    value = os.environ.get("AURORA_BROKER_ISOLATION", "auto").strip().lower()
+    if value not in ("auto", "netns", "none"):
+        raise ValueError(f"AURORA_BROKER_ISOLATION={value!r}: must be auto, netns or none")
+    return value
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
