@@ -12,7 +12,7 @@ import time
 
 from aurora_stream.config import Settings
 from aurora_stream.identity.files import check_name, credentials_dir, write_private
-from aurora_stream.identity.tokens import TOKEN_HEADER, Issuer, unverified_claims
+from aurora_stream.identity.tokens import TOKEN_HEADER, Issuer, home_lock, unverified_claims
 
 
 class NoCredential(ValueError):
@@ -49,7 +49,10 @@ def credential_for(settings: Settings, user: str | None = None, *,
     if issue is None:
         issue = user == "default" and settings.embedded
     if issue:
-        return issue_and_save(settings, user)
+        with home_lock(settings):
+            if path.exists():  # another process issued it while we waited
+                return _usable(path.read_text().strip(), user)
+            return issue_and_save(settings, user)
     raise NoCredential(f"no credential for user {user!r} in {settings.home}: run "
                        f"`aurora users add {user}` (or set AURORA_TOKEN)")
 

@@ -8,8 +8,11 @@ AURORA_HOME/identity/signing.key and signing.pub, made on first use (0600).
 
 from __future__ import annotations
 
+import fcntl
+import os
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +33,27 @@ def _home_keys(settings: Settings) -> tuple[Path, Path]:
     return d / "signing.key", d / "signing.pub"
 
 
+@contextmanager
+def home_lock(settings: Settings):
+    """An flock on AURORA_HOME/identity/issue.lock: concurrent first runs (three `aurora run`
+    at once on a fresh home) make one key pair and one default credential, not several."""
+    fd = os.open(identity_dir(settings) / "issue.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def _make_keys(settings: Settings) -> None:
     priv_path, pub_path = _home_keys(settings)
+    with home_lock(settings):
+        if priv_path.exists():
+            return  # another process made them while we waited
+        _write_keys(priv_path, pub_path)
+
+
+def _write_keys(priv_path: Path, pub_path: Path) -> None:
     key = Ed25519PrivateKey.generate()
     pub = key.public_key().public_bytes(serialization.Encoding.PEM,
                                         serialization.PublicFormat.SubjectPublicKeyInfo)

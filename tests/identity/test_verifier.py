@@ -155,3 +155,18 @@ def test_verify_is_fast(settings: Settings) -> None:
     full = (time.perf_counter() - t0) / m * 1e6
     print(f"verify: {cached:.2f} us cached, {full:.0f} us uncached (signature + registry)")
     assert cached < 50
+
+
+def _first_use(home: str) -> str:
+    return credential_for(Settings.from_env(home=Path(home)), "default")
+
+
+def test_concurrent_first_use_makes_one_key_and_one_credential(tmp_path: Path) -> None:
+    import multiprocessing
+
+    home = tmp_path / "fresh"
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        tokens = pool.map(_first_use, [str(home)] * 8)
+    assert len(set(tokens)) == 1
+    v = Verifier.from_settings(Settings.from_env(home=home))
+    assert v.user_of(token_headers(tokens[0]), "default") == "default"
