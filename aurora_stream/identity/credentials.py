@@ -12,7 +12,13 @@ import time
 
 from aurora_stream.config import Settings
 from aurora_stream.identity.files import check_name, credentials_dir, write_private
-from aurora_stream.identity.tokens import TOKEN_HEADER, Issuer, home_lock, unverified_claims
+from aurora_stream.identity.tokens import (
+    TOKEN_HEADER,
+    Issuer,
+    home_lock,
+    signing_key,
+    unverified_claims,
+)
 
 
 class NoCredential(ValueError):
@@ -49,6 +55,7 @@ def credential_for(settings: Settings, user: str | None = None, *,
     if issue is None:
         issue = user == "default" and settings.embedded
     if issue:
+        signing_key(settings)  # the key pair first (it takes the same lock itself)
         with home_lock(settings):
             if path.exists():  # another process issued it while we waited
                 return _usable(path.read_text().strip(), user)
