@@ -33,6 +33,17 @@ def broker_log_level() -> str:
     return os.environ.get("AURORA_BROKER_LOG", "warn")
 
 
+def broker_isolation() -> str:
+    """``AURORA_BROKER_ISOLATION`` (default auto): how the embedded broker keeps other OS
+    users out. ``auto`` = a private network namespace behind a uid-checked relay when the
+    system allows user namespaces, else open with a warning; ``netns`` = that or refuse to
+    start; ``none`` = open to every local user (see service/broker.py)."""
+    value = os.environ.get("AURORA_BROKER_ISOLATION", "auto").strip().lower()
+    if value not in ("auto", "netns", "none"):
+        raise ValueError(f"AURORA_BROKER_ISOLATION={value!r}: must be auto, netns or none")
+    return value
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
@@ -51,6 +62,18 @@ def _num(name: str, default: str, kind: type, lo: float, hi: float = float("inf"
             f"between {fmt(lo)} and {fmt(hi)}"
         raise ValueError(f"{name}={raw!r}: must be {span}")
     return value
+
+
+KAFKA_SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+KAFKA_SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    """A setting that must be one of ``allowed`` (case-insensitive), or a ValueError."""
+    raw = _env(name, default).strip().upper()
+    if raw not in allowed:
+        raise ValueError(f"{name}={raw!r}: must be one of {', '.join(a for a in allowed if a)}")
+    return raw
 
 
 @dataclass(frozen=True)
@@ -72,6 +95,23 @@ class Settings:
     broker_kind: str | None = None  # "tansu" or "kafka"; None = tansu when embedded
     state_key: str | None = None  # hex HMAC key of learned state; None = AURORA_HOME/state.key
     chunk_timeout: float = 600.0  # a column whose missing chunks do not come is refused
+    # --- identity (aurora_stream/identity/) ---
+    token: str | None = None  # the client's credential (a JWT); None = AURORA_HOME's for user
+    token_lifetime_days: float = 365.0  # lifetime of a credential `aurora users add` issues
+    identity_public_key: str | None = None  # PEM file workers verify with; None = the home's
+    identity_signing_key: str | None = None  # PEM file `aurora users add` signs with
+    identity_cache_seconds: float = 5.0  # a verified token is trusted this long (revocation lag)
+    # --- quotas (per user, token buckets; 0 = unlimited) ---
+    quota_chunk_bytes_per_min: int = 512 << 20
+    quota_corrections_per_min: int = 600
+    # --- Kafka client security (production brokers; the embedded one is loopback only) ---
+    kafka_security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
+    kafka_sasl_mechanism: str | None = None  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_cafile: str | None = None
+    kafka_ssl_certfile: str | None = None  # client certificate (mutual TLS), optional
+    kafka_ssl_keyfile: str | None = None
 
     @property
     def on_tansu(self) -> bool:
@@ -104,6 +144,24 @@ class Settings:
             broker_kind=os.environ.get("AURORA_BROKER_KIND") or None,
             state_key=os.environ.get("AURORA_STATE_KEY") or None,
             chunk_timeout=_num("AURORA_CHUNK_TIMEOUT", "600", float, 0.5),
+            token=os.environ.get("AURORA_TOKEN") or None,
+            token_lifetime_days=_num("AURORA_TOKEN_LIFETIME_DAYS", "365", float, 0.0001, 36500),
+            identity_public_key=os.environ.get("AURORA_IDENTITY_PUBLIC_KEY") or None,
+            identity_signing_key=os.environ.get("AURORA_IDENTITY_SIGNING_KEY") or None,
+            identity_cache_seconds=_num("AURORA_IDENTITY_CACHE_SECONDS", "5", float, 0.0, 3600),
+            quota_chunk_bytes_per_min=int(_num("AURORA_QUOTA_CHUNK_BYTES_PER_MIN",
+                                               str(512 << 20), int, 0)),
+            quota_corrections_per_min=int(_num("AURORA_QUOTA_CORRECTIONS_PER_MIN", "600",
+                                               int, 0)),
+            kafka_security_protocol=_choice("AURORA_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT",
+                                            KAFKA_SECURITY_PROTOCOLS),
+            kafka_sasl_mechanism=_choice("AURORA_KAFKA_SASL_MECHANISM", "",
+                                         ("", *KAFKA_SASL_MECHANISMS)) or None,
+            kafka_sasl_username=os.environ.get("AURORA_KAFKA_SASL_USERNAME") or None,
+            kafka_sasl_password=os.environ.get("AURORA_KAFKA_SASL_PASSWORD") or None,
+            kafka_ssl_cafile=os.environ.get("AURORA_KAFKA_SSL_CAFILE") or None,
+            kafka_ssl_certfile=os.environ.get("AURORA_KAFKA_SSL_CERTFILE") or None,
+            kafka_ssl_keyfile=os.environ.get("AURORA_KAFKA_SSL_KEYFILE") or None,
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "home" in given:

@@ -27,6 +27,8 @@ learn_app = typer.Typer(no_args_is_help=True, help="Learning operations.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks (run on demand).")
 app.add_typer(learn_app, name="learn")
 app.add_typer(bench_app, name="bench")
+users_app = typer.Typer(no_args_is_help=True, help="Users and their signed credentials.")
+app.add_typer(users_app, name="users")
 
 err = Console(stderr=True, soft_wrap=True)  # one message, one line (no wrapping at 80)
 # Piped output keeps whole table rows instead of folding them into 80 columns.
@@ -49,6 +51,21 @@ WaitOpt = Annotated[float, typer.Option("--timeout", help="seconds to wait until
 def _settings(broker: str | None = None, home: Path | None = None, user: str | None = None,
               redis: str | None = None) -> Settings:
     return Settings.from_env(broker=broker, home=home, user=user, redis_url=redis)
+
+
+def _with_credential(settings: Settings) -> Settings:
+    """``settings`` holding the credential of its user (AURORA_TOKEN, or the home's; the
+    ``default`` user of an embedded home gets one made on first use); else a one-line error
+    and exit 2, before anything starts."""
+    from dataclasses import replace
+
+    from aurora_stream.identity.credentials import NoCredential, credential_for
+
+    try:
+        return replace(settings, token=credential_for(settings, settings.user))
+    except (NoCredential, ValueError) as exc:
+        err.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 def _sealing_key(settings: Settings) -> bytes | None:
@@ -124,6 +141,7 @@ async def _publish_and_collect(settings: Settings, file: str, bootstrap: str, *,
             task = progress.add_task("publishing", total=size)
             pub = await publish_file(file, bootstrap, dataset_id=dataset_id, user_id=settings.user,
                                      chunk_bytes=settings.chunk_bytes, edge=edge,
+                                     token=settings.token,
                                      on_chunk=lambda n: progress.advance(task, n))
             remember_dataset(settings.home, dataset_id, settings.user, pub.columns)
             task2 = progress.add_task("recommending", total=len(pub.columns))
@@ -181,8 +199,8 @@ def run(
 ) -> None:
     """Run the whole pipeline on FILE (embedded broker + worker), print, and exit."""
     _quiet_logs()
-    settings = _settings(broker, home, user, redis)
     _check_source(file)
+    settings = _with_credential(_settings(broker, home, user, redis))
     running = _running_broker(settings)
 
     async def main() -> int:
@@ -333,8 +351,8 @@ def publish(
     waits for the recommendations and keeps them in AURORA_HOME.
     """
     _quiet_logs()
-    settings = _settings(broker, home, user)
     _check_source(file)
+    settings = _with_credential(_settings(broker, home, user))
     running = _running_broker(settings)
 
     async def main() -> int:
@@ -353,7 +371,7 @@ def publish(
                 task = progress.add_task("publishing", total=Path(file).stat().st_size
                                          if file != "-" else None)
                 pub = await publish_file(file, bootstrap, dataset_id=dataset_id,
-                                         user_id=settings.user, edge=edge,
+                                         user_id=settings.user, edge=edge, token=settings.token,
                                          chunk_bytes=settings.chunk_bytes,
                                          on_chunk=lambda n: progress.advance(task, n))
             remember_dataset(settings.home, dataset_id, settings.user, pub.columns)
@@ -414,6 +432,8 @@ def recommendations(
 
 def _feedback(settings: Settings, dataset: str, columns: list[str] | None, *, accepted: bool,
               user: str | None, timeout: float, **fields: str | None) -> int:
+    from dataclasses import replace
+
     from aurora_stream.cli.localstate import (
         column_position,
         load_dataset,
@@ -434,15 +454,18 @@ def _feedback(settings: Settings, dataset: str, columns: list[str] | None, *, ac
         err.print(f"[red]error:[/] no stored recommendation for some column of {dataset}")
         return 2
     events = [correction_for(r, user_id=user, accepted=accepted, **fields) for r in recs if r]
+    tokens = {u: _with_credential(replace(settings, user=u)).token
+              for u in {e.user_id for e in events}}
     running = _running_broker(settings)
 
     async def main() -> int:
         if running is not None:
             done, extra = await send_and_wait(running.split("://", 1)[-1], events,
-                                              timeout=timeout)
+                                              timeout=timeout, tokens=tokens)
         else:
             async with running_stack(settings) as (bootstrap, _):
-                done, extra = await send_and_wait(bootstrap, events, timeout=timeout)
+                done, extra = await send_and_wait(bootstrap, events, timeout=timeout,
+                                                  tokens=tokens)
         for ev in events:
             le = done[ev.correction_id]
             what = "accepted" if accepted else "corrected"
@@ -753,6 +776,83 @@ def bench_learning(
         raise typer.Exit(2)
     sys.argv = [str(script)] + (["--out", str(out_dir)] if out_dir else [])
     runpy.run_path(str(script), run_name="__main__")
+
+
+# --- aurora users: signed credentials (aurora_stream/identity) ----------------------------
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="the user's name (her user_id)")],
+    home: HomeOpt = None,
+    redis: RedisOpt = None,
+    days: Annotated[float | None, typer.Option("--days", help="lifetime in days; default "
+                    "AURORA_TOKEN_LIFETIME_DAYS (365)")] = None,
+) -> None:
+    """Issue a credential for NAME: saved (0600) in AURORA_HOME and printed on stdout, to
+    hand to the user (AURORA_TOKEN). With --redis the registry is Redis's (every worker)."""
+    from aurora_stream.identity.credentials import save_credential
+    from aurora_stream.identity.tokens import Issuer
+
+    settings = _settings(None, home, None, redis)
+    token, issued = Issuer.from_settings(settings).issue(
+        name, None if days is None else days * 86400.0)
+    save_credential(settings, name, token)
+    err.print(f"credential {issued.jti[:12]} of {name} expires "
+              f"{_day(issued.expires_at)}; saved in {settings.home}/identity/credentials",
+              soft_wrap=True)
+    print(token)
+
+
+def _day(t: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(t)) + "Z"
+
+
+@users_app.command("list")
+def users_list(home: HomeOpt = None, redis: RedisOpt = None, as_json: JsonOpt = False) -> None:
+    """List issued credentials: user, id, issued, expires, live/expired/revoked."""
+    import time
+
+    from rich.table import Table
+
+    from aurora_stream.identity.files import credentials_dir
+    from aurora_stream.identity.registry import Registry
+
+    settings = _settings(None, home, None, redis)
+    here = {p.stem for p in credentials_dir(settings).glob("*.jwt")}
+    rows = []
+    for c in Registry.from_settings(settings).credentials():
+        state = "revoked" if c.revoked else "expired" if c.expires_at < time.time() else "live"
+        rows.append({**c.as_dict(), "state": state, "saved_here": c.user in here})
+    if as_json:
+        for r in rows:
+            print(orjson.dumps(r).decode())
+        return
+    t = Table(title=f"credentials ({'redis' if settings.redis_url else settings.home})")
+    for col in ("user", "id", "issued", "expires", "state"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["user"], r["jti"][:12], _day(r["issued_at"]), _day(r["expires_at"]),
+                  r["state"])
+    out.print(t)
+
+
+@users_app.command("revoke")
+def users_revoke(name: str, home: HomeOpt = None, redis: RedisOpt = None) -> None:
+    """Revoke every live credential of NAME (workers refuse them within
+    AURORA_IDENTITY_CACHE_SECONDS) and delete the copy saved in AURORA_HOME."""
+    from aurora_stream.identity.files import check_name, credentials_dir
+    from aurora_stream.identity.registry import Registry
+
+    settings = _settings(None, home, None, redis)
+    check_name(name)
+    revoked = Registry.from_settings(settings).revoke(name)
+    (credentials_dir(settings) / f"{name}.jwt").unlink(missing_ok=True)
+    if not revoked:
+        err.print(f"[red]error:[/] {name} has no live credential", soft_wrap=True)
+        raise typer.Exit(2)
+    err.print(f"revoked {len(revoked)} credential(s) of {name}: "
+              f"{', '.join(j[:12] for j in revoked)}")
 
 
 def main() -> None:

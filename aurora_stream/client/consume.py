@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer
 
+from aurora_stream.config import Settings
+from aurora_stream.identity.kafka import kafka_security
 from aurora_stream.recommend.seal import check
 from aurora_stream.wire.records import DeadLetter, InvalidEvent, Recommendation, RejectedRow, decode
 from aurora_stream.wire.topics import DEAD_LETTER, RECOMMENDATIONS, REJECTED_ROWS
@@ -32,6 +34,7 @@ def consumer(bootstrap: str, *topics: str, from_start: bool) -> AIOKafkaConsumer
         max_partition_fetch_bytes=MAX_MESSAGE,
         fetch_max_wait_ms=5,  # Tansu holds an empty fetch for the whole wait (service/tansu.py)
         client_id=f"aurora-reader-{uuid.uuid4().hex[:6]}",
+        **kafka_security(Settings.from_env()),
     )
 
 

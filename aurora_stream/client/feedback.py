@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import orjson
 
 from aurora_stream.client.consume import consumer, start_positioned
-from aurora_stream.client.publish import producer
+from aurora_stream.client.publish import client_token, producer
+from aurora_stream.identity.credentials import token_headers
 from aurora_stream.vocab import ALL_TRANSFORMATIONS, FEATURE_TYPES, IMPUTATIONS
 from aurora_stream.wire.records import (
     Correction,
@@ -70,7 +71,10 @@ class CorrectionRefused(RuntimeError):
 class FeedbackClient:
     """A producer of corrections and a reader of learn events, kept open between calls."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, tokens: dict[str, str] | None = None) -> None:
+        """``tokens``: credential per user id; a user not in it is signed with
+        ``client_token`` (AURORA_TOKEN or the home's credential)."""
+        self.tokens = dict(tokens or {})
         self.reader = consumer(bootstrap, LEARN_EVENTS, DEAD_LETTER, from_start=False)
         self.kafka = producer(bootstrap)
         self.done: dict[str, LearnEvent] = {}
@@ -96,7 +100,10 @@ class FeedbackClient:
         wanted = {c.correction_id for c in corrections}
         self._wanted |= wanted
         for c in corrections:
-            await self.kafka.send(CORRECTIONS, c.to_bytes(), key=c.user_id.encode())
+            if c.user_id not in self.tokens:
+                self.tokens[c.user_id] = client_token(c.user_id)
+            await self.kafka.send(CORRECTIONS, c.to_bytes(), key=c.user_id.encode(),
+                                  headers=token_headers(self.tokens[c.user_id]))
         await self.kafka.flush()
         deadline = time.monotonic() + timeout
         while wanted - self.done.keys() - self.refused.keys():
@@ -144,11 +151,12 @@ class FeedbackClient:
 
 
 async def send_and_wait(bootstrap: str, corrections: Sequence[Correction],
-                        timeout: float = 60.0) -> tuple[dict[str, LearnEvent],
+                        timeout: float = 60.0, tokens: dict[str, str] | None = None
+                        ) -> tuple[dict[str, LearnEvent],
                                                         dict[str, list[LearnEvent]]]:
     """One-shot: send corrections, wait until applied; also what else each one caused
     (an induced rule, a champion/challenger switch), as far as it arrived meanwhile."""
-    client = await FeedbackClient(bootstrap).start()
+    client = await FeedbackClient(bootstrap, tokens).start()
     try:
         done = await client.send_and_wait(corrections, timeout)
         await client.drain(0.3)  # learn events of the same batch follow the applied one

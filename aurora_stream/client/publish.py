@@ -10,6 +10,9 @@ from typing import BinaryIO
 
 from aiokafka import AIOKafkaProducer
 
+from aurora_stream.config import Settings
+from aurora_stream.identity.credentials import credential_for, token_headers
+from aurora_stream.identity.kafka import kafka_security
 from aurora_stream.ingest.chunker import read_table
 from aurora_stream.ingest.dialect import Dialect, sniff
 from aurora_stream.ingest.source import open_source, prepend
@@ -36,10 +39,22 @@ class Published:
     edge: bool
 
 
-def producer(bootstrap: str) -> AIOKafkaProducer:
-    """A producer that accepts 1 MiB+ chunks (aiokafka refuses them by default)."""
+def producer(bootstrap: str, settings: Settings | None = None) -> AIOKafkaProducer:
+    """A producer that accepts 1 MiB+ chunks (aiokafka refuses them by default), with the
+    Kafka security settings of ``settings`` (default: from the environment)."""
     return AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=MAX_MESSAGE,
-                            linger_ms=5, acks="all")
+                            linger_ms=5, acks="all",
+                            **kafka_security(settings or Settings.from_env()))
+
+
+def client_token(user_id: str, token: str | None = None,
+                 settings: Settings | None = None) -> str:
+    """The credential events of ``user_id`` are signed with: ``token`` if given, else
+    AURORA_TOKEN or the home's credential (issued on the spot by an embedded home's key)."""
+    if token:
+        return token
+    settings = settings or Settings.from_env()
+    return credential_for(settings, user_id, issue=settings.embedded)
 
 
 def sniff_source(source: str | Path | BinaryIO) -> tuple[Dialect, str | Path | BinaryIO]:
@@ -61,8 +76,11 @@ async def publish_file(
     edge: bool = False,
     on_chunk: Callable[[int], None] | None = None,
     kafka: AIOKafkaProducer | None = None,
+    token: str | None = None,
 ) -> Published:
-    """Stream ``source`` to the broker; bounded memory (one chunk at a time)."""
+    """Stream ``source`` to the broker; bounded memory (one chunk at a time). Every event
+    carries ``user_id``'s credential in its ``aurora-token`` header (see client_token)."""
+    headers = token_headers(client_token(user_id, token))
     dialect, source = sniff_source(source)
     header, chunks = read_table(source, dialect, chunk_bytes=chunk_bytes)
     wire_dialect = {**dialect.to_dict(), "encoding": "utf-8", "skip_lines": 0,
@@ -81,9 +99,10 @@ async def publish_file(
             if edge:
                 for c in process_chunk(event, mode="edge").columns:
                     await kafka.send(COLUMN_CHUNKS, c.to_bytes(),
-                                     key=f"{c.dataset_id}:{c.column}".encode())
+                                     key=f"{c.dataset_id}:{c.column}".encode(),
+                                     headers=headers)
             else:
-                await kafka.send(CSV_CHUNKS, event.to_bytes(), key=key)
+                await kafka.send(CSV_CHUNKS, event.to_bytes(), key=key, headers=headers)
             n += 1
             size = len(tc.text.encode("utf-8"))
             total += size

@@ -262,9 +262,27 @@ class DeadLetter(Event):
     event: str | None = None
 
 
+class Refusal(Event):
+    """An event refused for its sender (over quota, or not signed by her), keyed by user so
+    the sender can read why; never the refused event itself."""
+
+    schema_name = "refusal"
+    description = (
+        "Why an event from this user was refused (over quota: kind is chunk_bytes or "
+        "corrections; identity: kind is identity), and on which topic it came."
+    )
+    constraints = {"user_id": _ID, "kind": _ID, "reason": {"minLength": 1, "maxLength": 500}}
+
+    reason: str
+    user_id: str
+    kind: str
+    source_topic: str
+    created_at: float
+
+
 RECORDS: tuple[type[Event], ...] = (
     CsvChunk, RejectedRow, ColumnChunk, ColumnProfile, Recommendation, ReviewRequest,
-    Correction, LearnEvent, PriorUpdateEvent, DeadLetter,
+    Correction, LearnEvent, PriorUpdateEvent, DeadLetter, Refusal,
 )
 
 E = TypeVar("E", bound=Event)

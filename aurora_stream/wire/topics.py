@@ -19,6 +19,7 @@ CORRECTIONS = "aurora.corrections"
 LEARN_EVENTS = "aurora.learn-events"
 PRIOR_UPDATES = "aurora.prior-updates"
 DEAD_LETTER = "aurora.dead-letter"
+REFUSALS = "aurora.refusals"
 
 
 # --- message keys (what the partitioner sees; see `key` in topics.toml) -------------------

@@ -108,6 +108,7 @@ def test_corrections_teach_the_next_run_with_nothing_left_running(tmp_path: Path
     assert again["plan"]["layer"] in ("L1-learned-rule", "L3-model")
     assert again["plan"]["model_version"] != first["plan"]["model_version"]
     # with nothing shared (epsilon 0), another user's recommendations are untouched
+    assert _cli(["users", "add", "someone-else"], home).returncode == 0  # a credential first
     other = _cli(["run", str(csv), "--json", "--user", "someone-else"], home)
     theirs = {r["column"]: r for r in map(orjson.loads, other.stdout.splitlines())}
     assert theirs["plan"]["feature_type"] == first["plan"]["feature_type"]

@@ -54,6 +54,8 @@ SAMPLES: dict[str, dict] = {
     "dead-letter": {"reason": "not JSON", "source_topic": "aurora.csv-chunks",
                     "source_partition": 0, "source_offset": 12, "created_at": 4.0,
                     "event": None},
+    "refusal": {"reason": "over quota: corrections 600/min", "user_id": "u",
+                "kind": "corrections", "source_topic": "aurora.corrections", "created_at": 5.0},
 }
 
 
