@@ -19,6 +19,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
+from aurora_stream.identity import CORRECTIONS as CORRECTIONS_QUOTA
 from aurora_stream.learn.outcomes import (
     learn_events,
     prior_update_event,
@@ -54,9 +55,11 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
         outcomes, applied_events = [], []
         for event in batch:
             try:
-                out = runtime.learner.apply(to_correction(decode(Correction, event.value),
-                                                         runtime.sealing_key))
-            except Exception as exc:  # invalid event or label: report, keep going
+                correction = decode(Correction, event.value)
+                await runtime.gate.admit(event, correction.user_id, CORRECTIONS_QUOTA, 1,
+                                         topics, runtime)  # signed by her, within quota
+                out = runtime.learner.apply(to_correction(correction, runtime.sealing_key))
+            except Exception as exc:  # invalid, unsigned, over quota: report, keep going
                 await deadletter.send(topics, runtime, event, str(exc))
                 continue
             outcomes.append(out)

@@ -12,6 +12,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from aurora_stream.identity import CHUNK_BYTES, TOKEN_HEADER
+from aurora_stream.identity.gate import Refused
 from aurora_stream.profile.columns import ChunkError, process_chunk
 from aurora_stream.profile.progress import ColumnProgress, ColumnRefused
 from aurora_stream.profile.sketch import ColumnSketch
@@ -33,6 +35,13 @@ PARSE_THREADS = 2
 BATCH = 500  # column-chunks per delivery wait
 BATCH_WAIT = 0.005  # seconds a batch waits to fill
 SWEEP_EVERY = 30.0  # seconds between sweeps for columns whose chunks stopped coming
+
+
+def _token_headers(event: Any) -> list[tuple[str, bytes]]:
+    """The credential header of an event, to sign what the worker derives from it."""
+    headers = getattr(event.message, "headers", None) or []
+    items = headers.items() if isinstance(headers, dict) else headers
+    return [(k, v) for k, v in items if k == TOKEN_HEADER]
 
 
 def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
@@ -59,10 +68,12 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
         async for event in stream.events():
             try:
                 chunk = decode(CsvChunk, event.value)
+                await runtime.gate.admit(event, chunk.user_id, CHUNK_BYTES,
+                                         len(chunk.data), topics, runtime)
                 t0 = time.perf_counter()  # metrics: parse latency
                 result = await loop.run_in_executor(pool, process_chunk, chunk)
                 runtime.metrics.parse_seconds.observe(time.perf_counter() - t0)  # metrics
-            except (InvalidEvent, ChunkError) as exc:
+            except (InvalidEvent, ChunkError, Refused) as exc:
                 await deadletter.send(topics, runtime, event, str(exc))
                 continue
             except Exception as exc:  # a bug must not stop the worker: report and go on
@@ -77,11 +88,13 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                         key=dataset_key(chunk.dataset_id),
                         value=r.to_bytes(),
                     )
+                signed = _token_headers(event)  # the publisher's credential travels on
                 for c in result.columns:
                     await out.send(
                         topics[COLUMN_CHUNKS],
                         key=column_key(c.dataset_id, c.column),
                         value=c.to_bytes(),
+                        headers=signed,
                     )
                 await out.flush()
             except Exception:  # the broker refused them after retries: say so, keep serving
@@ -121,6 +134,7 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
         """Take one column-chunk; a column it finishes goes to ``finished`` (stored as done
         once its profile is on the broker; later chunks of this batch already see it)."""
         cc = decode(ColumnChunk, event.value)
+        await runtime.gate.admit(event, cc.user_id, None, 0, topics, runtime)  # edge mode too
         sketch = ColumnSketch.from_bytes(base64.b64decode(cc.sketch))
         key = column_key(cc.dataset_id, cc.column)
         progress = finished.get(key) or ColumnProgress.from_json(profiles.get(key))

@@ -11,6 +11,7 @@ from typing import Any
 import faust
 
 from aurora_stream.config import Settings
+from aurora_stream.identity import faust_broker_credentials
 from aurora_stream.learn import agents as learn_agents
 from aurora_stream.profile import agents as profile_agents
 from aurora_stream.recommend import agents as recommend_agents
@@ -56,6 +57,7 @@ def create_app(settings: Settings, broker: str, runtime: Runtime) -> tuple[faust
         broker_rebalance_timeout=2.0 if session < 10 else 60.0,
         broker_commit_interval=0.5,
         table_standby_replicas=0,
+        broker_credentials=faust_broker_credentials(settings),  # SASL/TLS in production
         **tansu_options,
     )
     topics: dict[str, Any] = {

@@ -65,6 +65,8 @@ SOURCES = {
 # (class, pattern of the reason text); first match wins, else "other"
 REASON_CLASSES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern, re.IGNORECASE)) for name, pattern in (
+        ("quota", r"over quota|quota store unavailable"),
+        ("unauthenticated", r"unauthenticated|unsigned event|token|claims user_id"),
         ("state_unsaved", r"learned state could not be saved"),
         ("tampered_state", r"not a signed AURORA state|refusing to load|signature"),
         ("state_unavailable", r"state (is )?unavailable|could not load"),
@@ -81,7 +83,7 @@ REASON_CLASSES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     ))
 REASONS = (*(name for name, _ in REASON_CLASSES), "other")
 REFUSALS = ("privacy_budget", "tampered_state", "state_unsaved", "unsealed_correction",
-            "unauthenticated")
+            "unauthenticated", "quota")
 CORRECTION_OUTCOMES = ("applied", "duplicate")
 
 

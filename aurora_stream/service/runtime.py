@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aurora_stream.config import Settings
+from aurora_stream.identity import kafka_security
+from aurora_stream.identity.gate import Gate
 from aurora_stream.learn.learner import Learner
 from aurora_stream.learn.persistence import build_learner
 from aurora_stream.learn.store import state_key
@@ -28,6 +30,8 @@ class Runtime:
     """Ids of prior updates this worker published and has not read back yet."""
     sealing_key: bytes | None = None
     """Seals recommendations and checks correction echoes (recommend/seal.py)."""
+    gate: Any = None
+    """Who signed an event, and her quota (identity/gate.py)."""
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -50,8 +54,8 @@ class Runtime:
         key = state_key(settings.home, settings.state_key)
         return cls(settings=settings, models=learner.bank, cache=cache,
                    recommender=recommender, learner=learner, metrics=metrics,
-                   sealing_key=seal_key(key))
+                   sealing_key=seal_key(key), gate=Gate.from_settings(settings))
 
     def kafka_client_options(self) -> dict[str, Any]:
         """Extra options for the worker's own plain Kafka clients (security settings)."""
-        return {}
+        return kafka_security(self.settings)

@@ -21,19 +21,21 @@ class Outbox:
     """Sends of one input event, delivered together by ``flush``."""
 
     def __init__(self, attempts: int = 6, backoff: float = 0.2) -> None:
-        self.pending: list[tuple[Any, bytes | None, bytes, Any]] = []
+        self.pending: list[tuple[Any, bytes | None, bytes, Any, Any]] = []
         self.attempts = attempts
         self.backoff = backoff
 
-    async def send(self, topic: Any, *, key: bytes | None, value: bytes) -> None:
-        self.pending.append((topic, key, value, await topic.send(key=key, value=value)))
+    async def send(self, topic: Any, *, key: bytes | None, value: bytes,
+                   headers: Any = None) -> None:
+        fut = await topic.send(key=key, value=value, headers=headers)
+        self.pending.append((topic, key, value, headers, fut))
 
     async def flush(self) -> None:
         """Wait until every send is acknowledged by the broker, sending again what failed
         (``attempts`` times in all, backoff doubling); raises the last error after that."""
         pending, self.pending = self.pending, []
         for attempt in range(self.attempts):
-            results = await asyncio.gather(*(f for *_, f in pending), return_exceptions=True)
+            results = await asyncio.gather(*(p[-1] for p in pending), return_exceptions=True)
             failed = [p for p, r in zip(pending, results, strict=True)
                       if isinstance(r, BaseException)]
             if not failed:
@@ -43,4 +45,5 @@ class Outbox:
                 raise error
             log.warning("%d send(s) failed (%r); sending again", len(failed), error)
             await asyncio.sleep(self.backoff * 2 ** attempt)
-            pending = [(t, k, v, await t.send(key=k, value=v)) for t, k, v, _ in failed]
+            pending = [(t, k, v, h, await t.send(key=k, value=v, headers=h))
+                       for t, k, v, h, _ in failed]

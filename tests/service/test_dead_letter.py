@@ -20,6 +20,7 @@ from service_helpers import (
 
 from aurora_stream.client.consume import ResultCollector
 from aurora_stream.client.publish import publish_file
+from aurora_stream.identity import credential_for, token_headers
 from aurora_stream.wire.records import DeadLetter, decode
 
 CSV_CHUNKS = "aurora.csv-chunks"
@@ -58,9 +59,13 @@ def test_invalid_events_are_dead_lettered_and_the_next_file_still_runs(
             await kafka.start()
             try:
                 sent = {}
+                signed = token_headers(credential_for(settings, "tester", issue=True))
                 for name, (topic, value) in bad.items():
-                    md = await kafka.send_and_wait(topic, value, key=ds.encode())
+                    md = await kafka.send_and_wait(topic, value, key=ds.encode(),
+                                                   headers=signed)
                     sent[(md.topic, md.partition, md.offset)] = name
+                md = await kafka.send_and_wait(CSV_CHUNKS, _csv_chunk(ds), key=ds.encode())
+                sent[(md.topic, md.partition, md.offset)] = "unsigned"
             finally:
                 await kafka.stop()
 
@@ -96,6 +101,7 @@ def test_invalid_events_are_dead_lettered_and_the_next_file_still_runs(
     assert "not JSON" in reasons["not json"]
     assert "csv-chunk schema" in reasons["schema"]
     assert "columns" in reasons["no columns"] and "seq 0" in reasons["no columns"]
+    assert "unauthenticated" in reasons["unsigned"] and "aurora-token" in reasons["unsigned"]
     assert_one_valid_per_column(recs, len(pub.columns))
 
 

@@ -17,6 +17,7 @@ from service_helpers import in_process_worker, read_topic, unique, worker_settin
 
 from aurora_stream.client.consume import ResultCollector
 from aurora_stream.client.feedback import FeedbackClient, correction_for
+from aurora_stream.identity import credential_for, token_headers
 from aurora_stream.profile.sketch import sketch_frame
 from aurora_stream.wire.records import DeadLetter, decode
 
@@ -37,12 +38,15 @@ def column_chunk(ds: str, **sketch) -> bytes:
                          "rows_in": 300, "rows_rejected": 0, "mode": "edge"})
 
 
+SIGNED: list = []  # ana's credential header, set by the test (third parties sign too)
+
+
 async def send(bootstrap: str, items: list[tuple[str, bytes, bytes]]) -> None:
     p = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=16 << 20, acks="all")
     await p.start()
     try:
         for topic, key, value in items:
-            await p.send_and_wait(topic, value, key=key)
+            await p.send_and_wait(topic, value, key=key, headers=SIGNED)
     finally:
         await p.stop()
 
@@ -56,6 +60,7 @@ async def dead_letters(bootstrap: str, wait: float = 2.0) -> list[DeadLetter]:
 @pytest.mark.timeout(200)
 def test_hostile_events_never_lose_a_good_one(broker, aurora_home) -> None:
     settings = worker_settings(broker.url, aurora_home, chunk_timeout=2.0)
+    SIGNED[:] = token_headers(credential_for(settings, "ana", issue=True))
 
     async def main():
         async with in_process_worker(settings, broker.url):

@@ -13,6 +13,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from service_helpers import in_process_worker, worker_settings
 
+from aurora_stream.identity import credential_for, token_headers
 from aurora_stream.vocab import is_valid  # the vocabulary a consumer checks against
 
 HEADER = "sku,price,units,colour,sold_on,description"
@@ -65,9 +66,10 @@ def test_plain_client_round_trip(broker, aurora_home: Path, shape) -> None:
             await consumer.start()
             await producer.start()
             try:
+                signed = token_headers(credential_for(settings, "partner", issue=True))
                 for value in shape(dataset_id, records):
                     await producer.send_and_wait("aurora.csv-chunks", value,
-                                                 key=dataset_id.encode())
+                                                 key=dataset_id.encode(), headers=signed)
                 got: list[dict] = []
                 deadline = time.monotonic() + 60
                 while time.monotonic() < deadline:
