@@ -58,6 +58,10 @@ from aurora_stream.recommend.rules import FALLBACK_RULES, RuleHit, RuleSet
 from aurora_stream.vocab import FEATURE_TYPES, IMPUTATIONS, TRANSFORMATIONS
 
 
+NEAR_EMPTY = 0.99
+"""Columns at least this empty are always sent for review (confidence capped at 0.5)."""
+
+
 def _summary(v: ProfileView) -> str:
     """The few statistics a person checks first, for model-made reasons."""
     parts = []
@@ -204,9 +208,16 @@ class Recommender:
                 h = by_type.get(ft, best)
                 layer, provenance, reason = "L2-symbolic-rule", h.rule_id, h.reason
 
+        near_empty = view.null_frac is not None and view.null_frac >= NEAR_EMPTY
+        if near_empty:
+            # too few values to know the column: a person decides (L4), never a confident 0.9
+            type_conf = min(type_conf, 0.5)
+            reason += f"; {view.null_frac:.1%} empty: too few values to be sure, please check"
         options = self._options(view, proba, scores, by_type, user_id, fp, ft)
         chosen, t_conf, i_conf = options[0]
         overall = self._overall(type_conf, t_conf, i_conf)
+        if near_empty:
+            overall = min(overall, type_conf)
         alternatives = (Option(ft, chosen.transformation, chosen.imputation, overall, reason),
                         *(o for o, _, _ in options[1:3]))
         return Recommendation(
