@@ -139,7 +139,7 @@ def calibration(recs: list[Recommendation], truth: list[str]) -> tuple[Table, li
 
 def review_table(recs: list[Recommendation], truth: list[str], threshold: float) -> Table:
     t = Table(title="L4 review requests: share of wrong / right answers flagged")
-    for col in ("threshold on overall confidence", "wrong flagged", "right flagged",
+    for col in ("review when", "wrong flagged", "right flagged",
                 "columns flagged"):
         t.add_column(col, justify="right")
     wrong = [r for r, y in zip(recs, truth, strict=True) if r.feature_type != y]
@@ -149,8 +149,15 @@ def review_table(recs: list[Recommendation], truth: list[str], threshold: float)
         rf = sum(r.confidence < th for r in right) / max(len(right), 1)
         cf = sum(r.confidence < th for r in recs) / len(recs)
         mark = " (default)" if th == threshold else ""
-        t.add_row(f"{th:.2f}{mark}", f"{wf:.1%} of {len(wrong)}", f"{rf:.1%} of {len(right)}",
-                  f"{cf:.1%}")
+        t.add_row(f"overall < {th:.2f}{mark}", f"{wf:.1%} of {len(wrong)}",
+                  f"{rf:.1%} of {len(right)}", f"{cf:.1%}")
+    t.add_section()
+    wf = sum(r.needs_review for r in wrong) / max(len(wrong), 1)
+    rf = sum(r.needs_review for r in right) / max(len(right), 1)
+    cf = sum(r.needs_review for r in recs) / len(recs)
+    t.add_row("[bold]needs_review as served[/bold] (overall < default, or model p < "
+              "model_review, or >= 99% empty)", f"[bold]{wf:.1%}[/bold] of {len(wrong)}",
+              f"[bold]{rf:.1%}[/bold] of {len(right)}", f"{cf:.1%}")
     return t
 
 
