@@ -855,6 +855,25 @@ def users_revoke(name: str, home: HomeOpt = None, redis: RedisOpt = None) -> Non
               f"{', '.join(j[:12] for j in revoked)}")
 
 
+@bench_app.command("accuracy")
+def bench_accuracy(
+    out_dir: Annotated[Path | None, typer.Option("--out", help="where to save the PNG")] = None,
+    before: Annotated[Path | None, typer.Option(
+        "--before", help="a prior file to compare with (default: synthetic-only, built)")] = None,
+) -> None:
+    """Feature-type accuracy on SortingHat's held-out data_test.csv (bench/accuracy.py):
+    rules only, a synthetic-only prior, the shipped prior; calibration table and PNG."""
+    import runpy
+
+    script = Path(__file__).resolve().parents[2] / "bench" / "accuracy.py"
+    if not script.exists():
+        err.print(f"[red]error:[/] {script} not found (run from a source checkout)")
+        raise typer.Exit(2)
+    sys.argv = [str(script)] + (["--out", str(out_dir)] if out_dir else []) + (
+        ["--before", str(before)] if before else [])
+    runpy.run_path(str(script), run_name="__main__")
+
+
 def main() -> None:
     """Console entry point: every failure is one line on stderr (the traceback only with
     AURORA_LOG_LEVEL=DEBUG), exit 2 for what the user can fix, 1 for the rest."""

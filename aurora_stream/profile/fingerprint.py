@@ -32,7 +32,8 @@ NAME_FLAGS: tuple[str, ...] = (
     "is", "has", "type", "category", "class", "status", "gender", "number", "tags", "list",
     "size", "weight", "height", "length", "total", "avg", "min", "max",
 )  # fmt: skip
-"""Fixed vocabulary of column-name tokens (synonyms map onto these)."""
+"""Hand-written core of the fixed vocabulary of column-name tokens (synonyms map onto
+these); ``NAME_FLAGS`` below adds ``LEARNED_FLAGS``."""
 
 _SYNONYMS = {
     "identifier": "id", "uid": "id", "guid": "uuid", "dt": "date", "datetime": "date",
@@ -45,23 +46,73 @@ _SYNONYMS = {
     "categories": "category", "cat": "category", "sex": "gender", "no": "number",
     "num": "number", "nbr": "number", "nr": "number", "tag": "tags", "names": "name",
     "dates": "date", "prices": "price", "amt": "amount", "average": "avg", "mean": "avg",
+    # things people count: small non-negative integers that are quantities, not categories
+    "siblings": "count", "sibsp": "count", "parch": "count", "children": "count",
+    "kids": "count", "goals": "count", "beds": "count", "bedrooms": "count",
+    "bathrooms": "count", "baths": "count", "rooms": "count", "visits": "count",
+    "wins": "count", "losses": "count", "assists": "count", "guests": "count",
 }  # fmt: skip
+CORE_FLAGS = NAME_FLAGS
+_SUBWORDS = tuple(w for w in CORE_FLAGS if len(w) >= 4)  # found inside compounds ("birthdate")
+LEARNED_FLAGS: tuple[str, ...] = (  # 288 tokens, training/name_vocab.py
+    "acceleration", "acct", "act", "activity", "actual", "add", "alt", "alter", "and",
+    "animal", "app", "area", "assess", "asset", "assets", "at", "author", "balls", "base",
+    "birth", "bldg", "bldgs", "block", "boro", "borough", "breed", "bsmt", "building",
+    "built", "bus", "cap", "cb", "cd", "census", "change", "classification", "close",
+    "closed", "codes", "comm", "command", "comp", "company", "concept", "condo",
+    "constructor", "contrib", "coord", "coordinate", "council", "countries", "covered",
+    "created", "currency", "current", "data", "daynum", "days", "dc", "de", "deductibility",
+    "definition", "depth", "desig", "dist", "distance", "district", "driver", "dropoff",
+    "duration", "easements", "education", "ein", "employees", "end", "et", "event",
+    "exempt", "existing", "expectancy", "expenditure", "ext", "facil", "family", "far",
+    "feedback", "feedrate", "field", "filing", "fire", "first", "fiscal", "floors", "flows",
+    "fname", "footnotes", "for", "foundation", "from", "front", "geo", "gross", "group",
+    "growth", "happiness", "headline", "health", "high", "home", "how", "ibc", "ico",
+    "image", "in", "income", "index", "indicator", "industry", "inertia", "installs",
+    "interest", "issue", "item", "job", "kw", "kwh", "label", "labels", "land", "lang",
+    "language", "last", "level", "life", "loan", "local", "location", "lot", "low",
+    "lscore", "ltd", "machining", "main", "major", "male", "map", "market", "measure",
+    "median", "member", "members", "method", "metric", "mkt", "neighborhood", "net", "node",
+    "non", "ntee", "of", "offense", "office", "offset", "old", "open", "or", "order",
+    "organization", "other", "outcome", "output", "overlay", "owner", "paid", "panels",
+    "pd", "per", "period", "pf", "pickup", "pluto", "points", "police", "population",
+    "position", "post", "power", "prct", "precinct", "process", "product", "program",
+    "project", "provider", "prox", "publish", "purchase", "qualified", "race", "rank",
+    "rating", "realtime", "reason", "record", "reference", "report", "req", "res", "resid",
+    "residual", "retail", "revenue", "review", "reviews", "ruc", "ruling", "runs", "sale",
+    "sales", "sanborn", "sanit", "school", "season", "sec", "second", "sector", "sentence",
+    "sequence", "series", "service", "services", "short", "site", "sna", "soc", "sort",
+    "source", "sp", "special", "speed", "start", "store", "strge", "style", "sub",
+    "subsection", "summary", "sunlight", "symbol", "system", "table", "tax", "team", "temp",
+    "term", "the", "theme", "to", "topic", "tot", "tract", "trip", "trips", "tweet", "unit",
+    "units", "unnamed", "until", "updated", "use", "user", "valid", "valuation", "value",
+    "velocity", "venue", "voltage", "volume", "water", "web", "website", "wloc", "work",
+    "wteam", "yearly", "years", "zm", "zone",
+)  # fmt: skip
+NAME_FLAGS = CORE_FLAGS + tuple(t for t in LEARNED_FLAGS if t not in CORE_FLAGS)
 _VOCAB = frozenset(NAME_FLAGS)
-_SUBWORDS = tuple(w for w in NAME_FLAGS if len(w) >= 4)  # found inside compounds ("birthdate")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SPLIT = re.compile(r"[^A-Za-z]+")
+
+def name_tokens(name: str) -> list[str]:
+    """The lower-cased word tokens of a name (camelCase, snake_case, spaces, digits split),
+    synonyms mapped onto their vocabulary word. Used to match, never stored."""
+    out = []
+    for raw in _SPLIT.split(_CAMEL.sub(" ", name)):
+        token = raw.lower()
+        if token:
+            out.append(_SYNONYMS.get(token, token))
+    return out
+
 
 def name_flags(name: str) -> tuple[str, ...]:
     """Vocabulary tokens found in a column name (camelCase, snake_case, spaces, digits).
 
-    Only tokens of ``NAME_FLAGS`` come back, in vocabulary order, each once.
+    Only tokens of ``NAME_FLAGS`` (core first, then the learned tokens) come back, in
+    vocabulary order, each once; compounds ("birthdate") match core words only.
     """
     found: set[str] = set()
-    for raw in _SPLIT.split(_CAMEL.sub(" ", name)):
-        token = raw.lower()
-        if not token:
-            continue
-        token = _SYNONYMS.get(token, token)
+    for token in name_tokens(name):
         if token in _VOCAB:
             found.add(token)
         elif len(token) > 4:

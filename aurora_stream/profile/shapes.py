@@ -64,6 +64,19 @@ LIST_RE = (
     rf"^(?:\s*\[.*\]\s*|{_ITEM}(?:,{_ITEM})+|{_ITEM}(?:\|{_ITEM})+|{_ITEM}(?:;{_ITEM})+)$"
 )
 LEADING_ZERO_RE = r"^0\d+$"
+CODE_RE = "(?i)^(?:" + "|".join(
+    [
+        r"#[0-9a-f]{3,8}",  # #1E90FF colours, #12 tags
+        r"[a-z]+[-_]?\d+(?:[a-z]+\d*)*(?:[-_/][a-z0-9]+)*",  # N512UA, A320-214, k10452
+        r"\d+[a-z]+\d[a-z0-9]*(?:[-_/][a-z0-9]+)*",  # 3M42, 4x4, 12B7
+        r"[a-z]+\d*[-_][a-z0-9]*\d[a-z0-9]*(?:[-_][a-z0-9]+)*",  # C-3PO, SKU-0042
+        r"v?\d+(?:\.\d+){2,}[a-z0-9.+-]*|v\d+(?:\.\d+)+[a-z0-9.+-]*",  # 1.2.3, v2.0
+        r"\d{4}\s?[-/]?\s?[qwh]\d{1,2}|[qwh]\d{1,2}[\s/-]?\d{4}",  # 2003 Q2, 2011 W14
+    ]
+) + ")$"
+"""Codes of letters and digits, version strings and period labels: they hold digits but
+no quantity to extract, so they are never embedded numbers (a unit after a number,
+``180cm``, ``3.5 kg``, stays one)."""
 DIGIT_RE = r"\d"
 ALPHA_RE = r"\p{L}"
 WORD_RE = r"\S+"
@@ -128,7 +141,8 @@ def shape_masks(col: pl.Expr) -> dict[str, pl.Expr]:
     currency = lower.str.contains(CURRENCY_RE)
     percent = s.str.contains(PERCENT_RE)
     listy = s.str.contains(LIST_RE) & ~numeric & ~currency & ~date
-    embedded = (digits > 0) & ~(numeric | date | time | url | email | phone | listy)
+    code = s.str.contains(CODE_RE) & ~currency & ~percent
+    embedded = (digits > 0) & ~(numeric | date | time | url | email | phone | listy | code)
     return {
         "numeric": numeric,
         "int": is_int,
@@ -225,6 +239,7 @@ def text_shape_parts(col: pl.Expr) -> dict[str, pl.Expr]:
         "currency": lower.str.contains(CURRENCY_RE),
         "percent": s.str.contains(PERCENT_RE),
         "list_re": s.str.contains(LIST_RE),
+        "code": s.str.contains(CODE_RE),
         "alpha": s.str.contains(ALPHA_RE),
         "word": col.str.count_matches(WORD_RE),
         "whitespace": col.str.count_matches(WHITESPACE_RE),
@@ -240,7 +255,9 @@ def combine_text_shapes(parts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     digits = parts["digits"]
     phone = parts["phone_re"] & (digits >= 7) & (digits <= 15) & parts["phone_punct"] & ~date
     listy = parts["list_re"] & ~currency & ~date
-    embedded = (digits > 0) & ~(date | time | parts["url"] | parts["email"] | phone | listy)
+    code = parts["code"] & ~currency & ~parts["percent"]
+    embedded = (digits > 0) & ~(date | time | parts["url"] | parts["email"] | phone | listy
+                                | code)
     return {
         "bool": parts["bool"], "date": date, "time": time, "email": parts["email"],
         "url": parts["url"], "phone": phone, "currency": currency,

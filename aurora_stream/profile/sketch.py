@@ -327,6 +327,18 @@ class ColumnSketch:
                 f"distinct~{self.distinct_estimate():.0f}, numeric={int(self.num.n)})")
 
 
+MISSING_MARKERS: tuple[str, ...] = ("", "na", "n/a", "nan", "null", "none", "?", "-", "--")
+"""Cells that say "missing" (compared stripped and lower-cased): counted as nulls."""
+
+
+def _markers_as_nulls(series: pl.Series) -> pl.Series:
+    """``series`` with the missing markers (``MISSING_MARKERS``) turned into nulls."""
+    marked = series.str.strip_chars().str.to_lowercase().is_in(MISSING_MARKERS)
+    if not marked.any():
+        return series
+    return pl.select(pl.when(marked).then(None).otherwise(series).alias(series.name)).to_series()
+
+
 def sketch_frame(frame: pl.DataFrame) -> list[ColumnSketch]:
     """One sketch per column of a chunk (an all-Utf8 frame).
 
@@ -351,6 +363,7 @@ def sketch_frame(frame: pl.DataFrame) -> list[ColumnSketch]:
     seed = hash_seed()
     scheme = hash_scheme(seed)
     casts = [_as_text(frame.get_column(c)) for c in frame.columns]
+    casts = [(_markers_as_nulls(series), failures) for series, failures in casts]
     out: list[ColumnSketch] = []
     live: list[int] = []
     for i, (series, failures) in enumerate(casts):

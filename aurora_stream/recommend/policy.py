@@ -43,8 +43,21 @@ def _numeric_transformation(v: ProfileView) -> Choice:
     if (kurt is not None and kurt >= 7.0) or (skew is not None and abs(skew) >= 2.0):
         return "robust_scale", 0.7, f"heavy tails (kurtosis {kurt or 0:.1f}, skew {skew or 0:.1f})"
     if skew is None and kurt is None and spread is None:
+        far = _tail_sigmas(v)
+        if far is not None and far >= 6.0:
+            if v.min is not None and v.min >= 0:
+                return "log1p", 0.65, f"non-negative, maximum {far:.0f} std above the mean"
+            return "robust_scale", 0.65, f"extremes {far:.0f} std from the mean (heavy tails)"
         return "standard_scale", 0.5, "no shape statistics; plain standardisation"
     return "standard_scale", 0.7, f"roughly symmetric (skew {skew or 0:.1f})"
+
+
+def _tail_sigmas(v: ProfileView) -> float | None:
+    """How many standard deviations the farther extreme lies from the mean (a tail
+    measure for summaries without skew or quantiles)."""
+    if None in (v.mean, v.std, v.min, v.max) or not v.std:
+        return None
+    return max(v.max - v.mean, v.mean - v.min) / v.std  # type: ignore[operator]
 
 
 def _categorical_transformation(v: ProfileView) -> Choice:
@@ -63,8 +76,9 @@ def _categorical_transformation(v: ProfileView) -> Choice:
     if n <= 15:
         return "one_hot", 0.8, f"{n:.0f} distinct values"
     if n <= 200:
-        return "target", 0.65, f"{n:.0f} distinct values (too many for one-hot)"
-    return "frequency", 0.7, f"{n:.0f} distinct values (high cardinality)"
+        return "target", 0.75, f"{n:.0f} distinct values (too many for one-hot)"
+    return "frequency", 0.85, f"{n:.0f} distinct values (high cardinality: one-hot would " \
+        "add a column per level)"
 
 
 def choose_transformation(feature_type: str, v: ProfileView) -> Choice:
@@ -105,22 +119,27 @@ def choose_imputation(feature_type: str, v: ProfileView) -> Choice:
         return "none", 0.4, "null share unknown"
     if nf == 0:
         return "none", 0.9, "no missing values"
+    flag = "; add a missing-indicator column" if nf >= 0.3 else ""
     if feature_type == "numeric":
         if nf > 0.5:
-            return "constant", 0.6, f"{_pct(nf)} missing: a sentinel keeps the signal"
+            return "constant", 0.7, f"{_pct(nf)} missing: a sentinel keeps the signal{flag}"
         skewed = (v.skew is not None and abs(v.skew) >= 1.0) or (
             v.kurtosis is not None and v.kurtosis >= 7.0
         )
         if skewed:
-            return "median", 0.8, f"{_pct(nf)} missing, skewed values (skew {v.skew or 0:.1f})"
-        return "mean", 0.7, f"{_pct(nf)} missing, roughly symmetric values"
+            return "median", 0.8, (f"{_pct(nf)} missing, skewed values (skew {v.skew or 0:.1f})"
+                                   f"{flag}")
+        far = _tail_sigmas(v)
+        if far is not None and far >= 6.0:
+            return "median", 0.75, f"{_pct(nf)} missing, extremes {far:.0f} std out{flag}"
+        return "mean", 0.7, f"{_pct(nf)} missing, roughly symmetric values{flag}"
     if feature_type == "categorical":
         if nf > 0.3:
             return "constant", 0.7, f"{_pct(nf)} missing: 'missing' as its own category"
         return "mode", 0.8, f"{_pct(nf)} missing"
     if feature_type == "datetime":
-        return "median", 0.6, f"{_pct(nf)} missing dates"
-    return "constant", 0.7, f"{_pct(nf)} missing: empty value"
+        return "median", 0.6, f"{_pct(nf)} missing dates{flag}"
+    return "constant", 0.7, f"{_pct(nf)} missing: empty value{flag}"
 
 
 def labels_for(feature_type: str, v: ProfileView) -> dict[str, str]:

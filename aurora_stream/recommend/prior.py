@@ -14,7 +14,7 @@ from importlib import resources
 
 from aurora_stream.recommend.models import ModelBank
 
-PRIOR_TAG = "prior-v1"
+PRIOR_TAG = "prior-v2"
 DATA_FILE = "prior.bin"
 
 

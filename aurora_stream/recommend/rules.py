@@ -188,8 +188,23 @@ def _sentence(v: ProfileView, f: frozenset[str]) -> bool:
     )
 
 
+def _pairs(v: ProfileView) -> bool:
+    """Every value holds exactly one separator (``Last, First``, ``County, ST``,
+    ``Acme, LLC``, ``A/B``): a pair of names, not a list, whose item count varies."""
+    return (v.delim_mean is not None and 0.8 <= v.delim_mean <= 1.2
+            and _g(v.delim_std, 1.0) <= 0.3 and _g(v.word_mean) <= 4)
+
+
 def _list_like(v: ProfileView, f: frozenset[str]) -> bool:
-    return _g(v.list_frac) >= 0.8 and _g(v.date_frac) < 0.5
+    # lists of numbers hold single items too ("3" next to "1, 5, 8"): those parse as numbers
+    items = _g(v.list_frac) >= 0.8 or (_g(v.list_frac) >= 0.4
+                                       and _g(v.list_frac) + _g(v.numeric_frac) >= 0.95)
+    return items and _g(v.date_frac) < 0.5 and not _pairs(v)
+
+
+def _name_pairs(v: ProfileView, f: frozenset[str]) -> bool:
+    return _g(v.list_frac) >= 0.8 and _pairs(v) and _g(v.numeric_frac) < 0.5 \
+        and _g(v.alpha_frac) >= 0.9 and _g(v.distinct_frac) >= 0.5
 
 
 def _embedded(v: ProfileView, f: frozenset[str]) -> bool:
@@ -200,6 +215,43 @@ def _embedded(v: ProfileView, f: frozenset[str]) -> bool:
         and _g(v.word_mean, 1) <= 3
         and not _hash_like(v, f)
     )
+
+
+def _thousands(v: ProfileView, f: frozenset[str]) -> bool:
+    """Numbers written with thousands separators (``12,304,551``): the only separators a
+    plain number holds are ``,`` and a minus sign."""
+    return (_is_numeric(v) and v.delim_mean is not None
+            and v.delim_mean - _g(v.negative_frac) >= 0.8)
+
+
+_CODE_FLAGS = frozenset({"zip", "postal", "code", "codes"})
+_FK_FLAGS = frozenset({"id", "key", "uuid", "user", "acct"})
+_COUNT_FLAGS = frozenset({"count", "number", "total", "tot", "age", "size", "points", "runs",
+                          "members", "employees", "floors", "units", "days", "years",
+                          "installs", "reviews", "balls"})
+
+
+def _int_codes(v: ProfileView, f: frozenset[str]) -> bool:
+    return bool(f & _CODE_FLAGS) and _g(v.int_frac) >= 0.95 and _g(v.float_frac) < 0.05
+
+
+def _foreign_keys(v: ProfileView, f: frozenset[str]) -> bool:
+    return (bool(f & _FK_FLAGS) and not f & _COUNT_FLAGS and _g(v.int_frac) >= 0.99
+            and not _unique(v) and _g(v.distinct_count) > 50)
+
+
+def _small_counts(v: ProfileView, f: frozenset[str]) -> bool:
+    return (bool(f & _COUNT_FLAGS) and not f & (_ID_FLAGS | _CODE_FLAGS)
+            and _g(v.int_frac) >= 0.99 and v.min is not None and v.min >= 0
+            and _g(v.distinct_count) >= 3)
+
+
+def _epoch(v: ProfileView, f: frozenset[str]) -> bool:
+    """Integers in the range of epoch seconds or milliseconds (2000..2040)."""
+    if _g(v.int_frac) < 0.99 or v.min is None or v.max is None:
+        return False
+    return (9.4e8 <= v.min <= v.max <= 2.3e9 or 9.4e11 <= v.min <= v.max <= 2.3e12) \
+        and bool(f & _DATE_FLAGS)
 
 
 def _boolean(v: ProfileView, f: frozenset[str]) -> bool:
@@ -234,6 +286,8 @@ def _continuous(v: ProfileView, f: frozenset[str]) -> bool:
 
 
 def _many_ints(v: ProfileView, f: frozenset[str]) -> bool:
+    if f & _FK_FLAGS and not f & _COUNT_FLAGS and _g(v.float_frac) < 0.05:
+        return False  # integers under an identifier's name are keys (R-id-04), not amounts
     return _is_numeric(v) and v.distinct_count is not None and v.distinct_count > 50
 
 
@@ -267,6 +321,24 @@ RULES: tuple[Rule, ...] = (
     Rule("R-embedded-01", "embedded-number", 0.55, _embedded,
          "{embedded_number_frac:.0%} numbers in text, {currency_frac:.0%} currency, "
          "{percent_frac:.0%} percentages"),
+    Rule("R-list-02", "not-generalizable", 0.6, _name_pairs,
+         "every value holds exactly one separator ({delim_mean:.1f} per value), mostly "
+         "distinct: pairs of names such as 'Last, First', not lists"),
+    Rule("R-embedded-02", "embedded-number", 0.7, _thousands,
+         "numbers written with thousands separators ({delim_mean:.1f} per value): "
+         "extract the number"),
+    Rule("R-code-02", "categorical", 0.86, _int_codes,
+         "the name reads as a code or postal code and the values are integers: "
+         "labels, not quantities"),
+    Rule("R-id-04", "context-specific", 0.62, _foreign_keys,
+         "the name reads as an identifier and {distinct_count:.0f} integer values repeat: "
+         "keys to other tables, not quantities"),
+    Rule("R-count-01", "numeric", 0.88, _small_counts,
+         "the name reads as a count and the values are non-negative integers "
+         "({min:.0f} to {max:.0f}): a quantity, even with few levels"),
+    Rule("R-date-02", "datetime", 0.88, _epoch,
+         "a date-like name over integers in the range of epoch (milli)seconds "
+         "({min:.3g} to {max:.3g})", transformation="to_timestamp"),
     Rule("R-sentence-01", "sentence", 0.85, _sentence,
          "{word_mean:.1f} words per value on average, {distinct_frac:.0%} distinct"),
     Rule("R-year-01", "categorical", 0.75, _year_like,

@@ -1,4 +1,6 @@
-"""Build the shipped global prior: trained deterministically from the synthetic generator.
+"""Build the shipped global prior: trained deterministically from the synthetic generator
+and SortingHat's public, labelled ``data_train.csv`` (Apache-2.0, Shah et al. 2021;
+never ``data_test.csv``, which is held out for ``bench/accuracy.py``).
 
 Building profiles a few thousand synthetic columns (~10 ms each with the live
 profiler), so the trained bank ships as package data (``aurora_stream/data/prior.bin``)
@@ -11,7 +13,11 @@ after changing the generator, the policy, the fingerprint or the model configura
 Each synthetic column is learned twice: from its full profile, and from a
 "SortingHat-like" view that keeps only what a five-sample summary would show (shape
 fractions from five values, no quantiles, skew or top-k), so the prior also copes with
-sparser views such as bootstrapped SortingHat rows.
+sparser views such as bootstrapped SortingHat rows. The SortingHat rows (one real column
+each, from 1,081 public files) are mixed into the same seeded shuffle, ``REAL_REPEAT`` times
+per epoch so that real columns weigh about as much as the generated ones; the bank then
+counts them as real examples (``ModelBank.real_examples``: the recommender trusts the
+model more than a synthetic-only prior).
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ from aurora_stream.training.sortinghat import sample_shapes_many
 from aurora_stream.training.synthetic import SyntheticColumn, generate
 
 N_COLUMNS = 4000
+REAL_REPEAT = 2
+SORTINGHAT_TRAIN = (Path(__file__).resolve().parents[3] / "shared" / "datasets" / "sortinghat"
+                    / "data_train.csv")
 SEED = 20260
 EPOCHS = 3
 
@@ -96,12 +105,27 @@ def shuffled_epochs(rows: list, epochs: int, seed: int) -> Iterator:
         yield from order
 
 
-def build_prior(n_columns: int = N_COLUMNS, seed: int = SEED, epochs: int = EPOCHS) -> ModelBank:
-    """Train a fresh bank's prior from ``n_columns`` synthetic columns (deterministic)."""
+def sortinghat_rows(path: str | Path) -> list[tuple[dict[str, float], dict[str, str]]]:
+    """(fingerprint, labels) of every labelled row of a SortingHat training file."""
+    from aurora_stream.training.sortinghat import examples
+
+    p = Path(path)
+    if p.name == "data_test.csv":
+        raise ValueError("data_test.csv is held out for measurement; never learn from it")
+    return [(fingerprint(ex.view, ex.flags), labels_for(ex.feature_type, ex.view))
+            for ex in examples(p)]
+
+
+def build_prior(n_columns: int = N_COLUMNS, seed: int = SEED, epochs: int = EPOCHS,
+                sortinghat: str | Path | None = None) -> ModelBank:
+    """Train a fresh bank's prior from ``n_columns`` synthetic columns and, when given, the
+    rows of a SortingHat training file (deterministic)."""
     bank = ModelBank()
     rows = training_rows(generate(n_columns, seed), seed)
-    bank.learn_many(shuffled_epochs(rows, epochs, seed))
+    real = sortinghat_rows(sortinghat) if sortinghat is not None else []
+    bank.learn_many(shuffled_epochs(rows + real * REAL_REPEAT, epochs, seed))
     bank.mark_synthetic(PRIOR_TAG)
+    bank.real_examples = len(real)
     return bank
 
 
@@ -114,8 +138,13 @@ def main(argv: list[str]) -> int:
         return 2
     out = Path(argv[0]) if argv else Path(__file__).parents[1] / "data" / DATA_FILE
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(build_prior().to_bytes())
-    print(f"wrote {out} ({out.stat().st_size} bytes, {PRIOR_TAG})")
+    if not SORTINGHAT_TRAIN.is_file():
+        print(f"SortingHat training data not found at {SORTINGHAT_TRAIN}", file=sys.stderr)
+        return 1
+    bank = build_prior(sortinghat=SORTINGHAT_TRAIN)
+    out.write_bytes(bank.to_bytes())
+    print(f"wrote {out} ({out.stat().st_size} bytes, {PRIOR_TAG}, "
+          f"{bank.real_examples} SortingHat rows + {N_COLUMNS} synthetic columns)")
     return 0
 
 

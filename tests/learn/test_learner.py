@@ -14,6 +14,7 @@ from aurora_stream.privacy.dp import PrivacyGuard
 from aurora_stream.profile.fingerprint import fingerprint, fingerprint_key
 from aurora_stream.recommend.cache import InProcessCache
 from aurora_stream.recommend.models import ModelBank
+from aurora_stream.recommend.prior import PRIOR_TAG
 from aurora_stream.recommend.recommender import Recommender
 
 KEY = b"0123456789abcdef0123456789abcdef"
@@ -35,7 +36,7 @@ def test_correction_updates_model_rules_and_cache_at_once(bank: ModelBank) -> No
     assert rec.recommend(views[0], (), "ann").layer == "L0-cache"
     out = learner.learn(correction(first, views[0], "ann", **DROP))
     assert out.learned and out.label == DROP
-    assert out.model_version == "user:ann@v1+prior-v1" == bank.version("ann")
+    assert out.model_version == f"user:ann@v1+{PRIOR_TAG}" == bank.version("ann")
     assert len(learner.cache) == 0  # the stale answers are gone
     for v in views[1:3]:
         r = rec.recommend(v, (), "ann")
@@ -220,7 +221,7 @@ def test_one_users_state_moves_to_another_worker(bank: ModelBank, _prior: ModelB
     assert other.corrections("carol") == 0
     for update in published:
         worker.apply_prior_update(update)
-    assert other.prior_version() == bank.prior_version() == "prior-v1.8"
+    assert other.prior_version() == bank.prior_version() == f"{PRIOR_TAG}.8"
     assert answers(Recommender(other, learned_rules=worker.rules), views, "ann") == expected
     assert worker.privacy.report("ann")["shared_today"] == 4
     assert bank.corrections("bob") == 7 and other.corrections("bob") == 0

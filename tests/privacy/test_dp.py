@@ -14,6 +14,7 @@ from aurora_stream.privacy.dp import SHARED_FEATURES, PrivacyGuard, privacy_repo
 from aurora_stream.profile.fingerprint import fingerprint, fingerprint_key
 from aurora_stream.profile.view import ProfileView
 from aurora_stream.recommend.models import ModelBank
+from aurora_stream.recommend.prior import PRIOR_TAG
 
 DAY = 86_400.0
 FP = fingerprint(ProfileView(count=900, null_frac=0.0, numeric_frac=1.0, int_frac=1.0,
@@ -46,7 +47,7 @@ def test_budget_exhaustion_stops_sharing_but_not_learning(bank: ModelBank) -> No
         if o.prior_update is not None:
             assert o.prior_update.update_id == o.correction_id
             learner.apply_prior_update(o.prior_update)
-    assert bank.prior_version() == "prior-v1.3"
+    assert bank.prior_version() == f"{PRIOR_TAG}.3"
     assert learner.apply(event(99, "bob")).prior_update is not None  # budgets are per user
     clock.t += DAY  # a new UTC day, a new budget
     assert learner.apply(event(6)).prior_update is not None

@@ -44,8 +44,9 @@ cells = st.one_of(
 def _reference(values: list[str | None]) -> dict[str, object]:
     """Shape counts, text moments and numeric moments from the reference expressions,
     evaluated on every row (the pre-fast-path implementation)."""
-    frame = pl.DataFrame({"v": values}, schema={"v": pl.Utf8}).drop_nulls()
     c = pl.col("v")
+    frame = pl.DataFrame({"v": values}, schema={"v": pl.Utf8}).drop_nulls().filter(
+        ~c.str.strip_chars().str.to_lowercase().is_in(sketch_module.MISSING_MARKERS))  # nulls
     masks = frame.select(**{k: e for k, e in shapes.shape_masks(c).items()})
     counts = frame.select(**{k: e for k, e in shapes.text_counts(c).items()})
     numbers = frame.select(shapes.number(c)).to_series().drop_nulls().to_list()

@@ -13,13 +13,13 @@ from aurora_stream.profile.view import ProfileView
     ("name", "flags"),
     [
         ("customerZipCode2", ("code", "zip")),
-        ("user_id", ("id",)),
+        ("user_id", ("id", "user")),  # "user": learned from public names
         ("Is Active", ("is",)),
-        ("BirthDate", ("date",)),
+        ("BirthDate", ("date", "birth")),
         ("HTTPStatusCode", ("code", "status")),
-        ("numOfRooms", ("number",)),
+        ("numOfRooms", ("count", "number", "of")),  # rooms: counted
         ("Longitude", ("lon",)),
-        ("paid", ()),  # no substring "id" inside short words
+        ("paid", ("paid",)),  # a learned token; no substring "id" inside
         ("xyzzy", ()),
     ],
 )

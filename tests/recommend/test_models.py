@@ -39,7 +39,7 @@ def test_bytes_round_trip_keeps_predictions_and_versions(shipped: ModelBank) -> 
     for fp in (URLS, NUMS, WORDS):
         for user in ("ann", "bob"):
             assert back.predict_proba(fp, user) == bank.predict_proba(fp, user)
-    assert back.version("ann") == bank.version("ann") == "user:ann@v1+prior-v1"
+    assert back.version("ann") == bank.version("ann") == f"user:ann@v1+{prior.PRIOR_TAG}"
 
 
 def test_from_bytes_rejects_other_pickled_objects() -> None:
@@ -65,7 +65,7 @@ def test_learning_changes_that_users_prediction_only(shipped: ModelBank) -> None
     assert max(after_ann["feature_type"], key=after_ann["feature_type"].get) == (
         "context-specific")
     assert bank.predict_proba(WORDS, "bob") == before_bob
-    assert bank.version("bob") == "prior-v1" and bank.corrections("ann") == 8
+    assert bank.version("bob") == prior.PRIOR_TAG and bank.corrections("ann") == 8
 
 
 def test_user_weight_grows_with_corrections() -> None:

@@ -195,7 +195,7 @@ def test_every_worker_learns_a_prior_update_published_by_another(
         broker, redis_url: str, tmp_path: Path) -> None:
     from aurora_stream.learn.persistence import local_store
     from aurora_stream.learn.prior_state import PRIOR_NAME, prior_from_bytes
-    from aurora_stream.recommend.prior import load_prior
+    from aurora_stream.recommend.prior import PRIOR_TAG, load_prior
 
     path = tmp_path / "f.csv"
     header = wide_csv(path, rows=200, seed=5)
@@ -233,4 +233,4 @@ def test_every_worker_learns_a_prior_update_published_by_another(
         assert data is not None and prior_from_bytes(data, bank) is not None
         versions.add(bank.prior_version())
     # one version for all, counting this update and any earlier tests left on the broker
-    assert len(versions) == 1 and versions.pop().startswith("prior-v1.")
+    assert len(versions) == 1 and versions.pop().startswith(f"{PRIOR_TAG}.")
