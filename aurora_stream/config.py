@@ -98,6 +98,7 @@ class Settings:
     # --- identity (aurora_stream/identity/) ---
     token: str | None = None  # the client's credential (a JWT); None = AURORA_HOME's for user
     token_lifetime_days: float = 365.0  # lifetime of a credential `aurora users add` issues
+    identity_dir: str | None = None  # keys + registry + credentials shared by several homes
     identity_public_key: str | None = None  # PEM file workers verify with; None = the home's
     identity_signing_key: str | None = None  # PEM file `aurora users add` signs with
     identity_cache_seconds: float = 5.0  # a verified token is trusted this long (revocation lag)
@@ -146,6 +147,7 @@ class Settings:
             chunk_timeout=_num("AURORA_CHUNK_TIMEOUT", "600", float, 0.5),
             token=os.environ.get("AURORA_TOKEN") or None,
             token_lifetime_days=_num("AURORA_TOKEN_LIFETIME_DAYS", "365", float, 0.0001, 36500),
+            identity_dir=os.environ.get("AURORA_IDENTITY_DIR") or None,
             identity_public_key=os.environ.get("AURORA_IDENTITY_PUBLIC_KEY") or None,
             identity_signing_key=os.environ.get("AURORA_IDENTITY_SIGNING_KEY") or None,
             identity_cache_seconds=_num("AURORA_IDENTITY_CACHE_SECONDS", "5", float, 0.0, 3600),

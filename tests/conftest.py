@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,10 @@ from aurora_stream.service.ports import free_port, wait_for_port
 
 # The test broker is Tansu: workers and CLI subprocesses use its short group timeouts.
 os.environ.setdefault("AURORA_BROKER_KIND", "tansu")
+# One identity (keys, registry, credentials) for every process of the session, whatever its
+# AURORA_HOME: workers with homes of their own verify what the test process signed, as
+# workers of one deployment share their issuer (Redis registry or a shared directory).
+os.environ.setdefault("AURORA_IDENTITY_DIR", tempfile.mkdtemp(prefix="aurora-test-identity-"))
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SORTINGHAT = SHARED / "datasets" / "sortinghat"

@@ -21,9 +21,15 @@ def check_name(name: str) -> str:
 
 
 def identity_dir(settings: Settings) -> Path:
-    """AURORA_HOME/identity, created 0700 (and the home itself 0700)."""
-    d = settings.ensure_home() / "identity"
-    d.mkdir(mode=0o700, exist_ok=True)
+    """AURORA_HOME/identity, created 0700 (and the home itself 0700); or
+    ``AURORA_IDENTITY_DIR``: one directory of keys, registry and credentials that several
+    processes with their own homes share (workers on one machine, a test session)."""
+    if settings.identity_dir:
+        d = Path(settings.identity_dir).expanduser()
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    else:
+        d = settings.ensure_home() / "identity"
+        d.mkdir(mode=0o700, exist_ok=True)
     if d.stat().st_mode & 0o077:
         d.chmod(0o700)
     return d

@@ -81,6 +81,7 @@ class Quotas:
     def __init__(self, limits: dict[str, int], buckets: MemoryBuckets | RedisBuckets) -> None:
         self.limits = limits
         self.buckets = buckets
+        self.fallback = MemoryBuckets()  # this worker's own buckets while Redis is away
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Quotas:
@@ -91,8 +92,8 @@ class Quotas:
 
     def take(self, user: str, kind: str, amount: float = 1, *, topic: str = "") -> Refusal | None:
         """Take ``amount`` from ``user``'s ``kind`` bucket. Over quota: nothing is taken and
-        the Refusal (reason, user, kind, topic, time) is returned. A Redis that cannot be
-        reached refuses too (with that reason) rather than admitting unmetered traffic."""
+        the Refusal (reason, user, kind, topic, time) is returned. While Redis cannot be
+        reached, this worker meters with its own in-process buckets (degrade, do not fail)."""
         if kind not in self.limits:
             raise ValueError(f"unknown quota kind {kind!r}; one of {', '.join(self.limits)}")
         cap = self.limits[kind]
@@ -103,11 +104,11 @@ class Quotas:
                       f"whole limit of {cap} per minute")
         else:
             try:
-                if self.buckets.take(user, kind, float(amount), float(cap)):
-                    return None
-            except Exception as exc:
-                reason = f"quota store unavailable ({type(exc).__name__}); retry later"
-            else:
-                reason = f"over quota: more than {cap} {UNITS[kind]} per minute; retry later"
+                allowed = self.buckets.take(user, kind, float(amount), float(cap))
+            except Exception:  # degrade, do not fail: meter in this worker until it is back
+                allowed = self.fallback.take(user, kind, float(amount), float(cap))
+            if allowed:
+                return None
+            reason = f"over quota: more than {cap} {UNITS[kind]} per minute; retry later"
         return Refusal(reason=reason, user_id=user, kind=kind, source_topic=topic,
                        created_at=time.time())

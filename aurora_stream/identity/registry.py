@@ -126,7 +126,7 @@ class Registry:
     def from_settings(cls, settings: Settings) -> Registry:
         """Redis when a Redis URL is configured (every worker sees a revocation), else the
         file in AURORA_HOME."""
-        if settings.redis_url:
+        if settings.redis_url and not settings.identity_dir:
             return cls(RedisBackend(settings.redis_url))
         return cls(FileBackend(identity_dir(settings)))
 

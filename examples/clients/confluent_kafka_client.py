@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 import time
 import uuid
@@ -51,13 +52,10 @@ CONSUMER_SETTINGS = {
 
 
 def auth_headers() -> list[tuple[str, bytes]]:
-    """Headers every event carries.
-
-    >>> IDENTITY: the identity work will require the user's token on EVERY event; put it
-    here, e.g. ``return [("aurora-token", os.environ["AURORA_TOKEN"].encode())]`` (header
-    name and format are decided by that work, not yet).
-    """
-    return []
+    """Headers every event carries: the user's credential (``aurora users add NAME`` prints
+    it) in ``aurora-token``; the worker takes the user from it and refuses unsigned events."""
+    token = os.environ.get("AURORA_TOKEN", "")
+    return [("aurora-token", token.encode())] if token else []
 
 
 def chunk_events(path: Path, *, dataset_id: str, user_id: str, delimiter: str = ",",

@@ -16,6 +16,7 @@ import confluent_kafka
 import fastjsonschema
 
 from aurora_stream.config import Settings
+from aurora_stream.identity import credential_for
 from aurora_stream.service.worker import Worker
 from aurora_stream.vocab import is_valid
 
@@ -65,13 +66,14 @@ def test_chunk_events_follow_the_schema(tmp_path: Path) -> None:
 
 
 def test_produce_a_file_and_consume_recommendations_in_a_group(
-        broker, aurora_home: Path, tmp_path: Path) -> None:
+        broker, aurora_home: Path, tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "orders.csv"
     _write_csv(path, 3000)
     dataset_id = f"orders-{uuid.uuid4().hex[:8]}"
     group = f"t-client-{uuid.uuid4().hex[:8]}"
     settings = Settings.from_env(broker=broker.url, home=aurora_home,
                                  app_id=f"t-aurora-{uuid.uuid4().hex[:8]}")
+    monkeypatch.setenv("AURORA_TOKEN", credential_for(settings, "partner", issue=True))
 
     def as_a_client() -> tuple[float, list[dict], list[dict]]:
         recs = client.Recommendations(broker.bootstrap, group)

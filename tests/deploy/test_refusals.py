@@ -17,6 +17,7 @@ from aurora_stream.client.consume import ResultCollector
 from aurora_stream.client.feedback import correction_for, send_and_wait
 from aurora_stream.client.publish import publish_file
 from aurora_stream.config import Settings
+from aurora_stream.identity import credential_for, token_headers
 from aurora_stream.service.ports import free_port
 from aurora_stream.service.worker import Worker
 from aurora_stream.wire.topics import CORRECTIONS
@@ -62,8 +63,9 @@ def test_privacy_budget_refusal_is_counted(broker, aurora_home: Path) -> None:
             kafka = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
             await kafka.start()
             try:
-                await kafka.send_and_wait(CORRECTIONS, forged.to_bytes(),
-                                          key=user.encode())
+                await kafka.send_and_wait(  # signed by her: only the seal is wrong
+                    CORRECTIONS, forged.to_bytes(), key=user.encode(),
+                    headers=token_headers(credential_for(settings, user, issue=True)))
             finally:
                 await kafka.stop()
             for _ in range(100):

@@ -30,6 +30,9 @@ def _cli(args: list[str], home: Path, timeout: float = 120, **extra: str):
 
 
 def _dataset(home: Path, user: str = "default") -> str:
+    if user != "default":  # a user needs a credential before she publishes or corrects
+        added = _cli(["users", "add", user], home)
+        assert added.returncode == 0, added.stderr
     res = _cli(["run", str(EXAMPLES / "clean.csv"), "--json", "--user", user], home)
     assert res.returncode == 0, res.stderr
     return orjson.loads(res.stdout.splitlines()[0])["dataset"]
