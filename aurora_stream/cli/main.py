@@ -639,7 +639,7 @@ def sniff(file: str, as_json: Annotated[bool, typer.Option("--json")] = False) -
 
     dialect, _ = sniff_source(file)
     if as_json:
-        print(orjson.dumps(dialect.sniff_json()).decode())
+        print(orjson.dumps(dialect.to_dict()).decode())  # every decision of the parse stage
         return
     from rich.table import Table
 

@@ -19,7 +19,6 @@ from aurora_stream.ingest.detect import (
 )
 from aurora_stream.ingest.sampling import decode_sample, detect_encoding, read_samples
 
-
 DEFAULT_MISSING = ("", "NA", "N/A", "n/a", "na", "?", "-", "null", "NULL", "None", "none",
                    "NaN", "nan", "#N/A")
 
