@@ -67,6 +67,25 @@ def parse_rows(text: str, delimiter: str, quotechar: str, escapechar: str,
         return []
 
 
+def swallowed_lines(text: str, delimiter: str, quotechar: str, escapechar: str,
+                    limit: int = MAX_ROWS) -> tuple[int, int]:
+    """(records, physical lines joined into another record) of the first ``limit`` records:
+    lines a quoted field spans."""
+    if not quotechar:
+        return 0, 0
+    reader = csv.reader(text.split("\n"), **reader_kwargs(delimiter, quotechar, escapechar))
+    joined = records = 0
+    try:
+        while records < limit:
+            start = reader.line_num
+            next(reader)
+            records += 1
+            joined += reader.line_num - start - 1
+    except (StopIteration, csv.Error):
+        pass
+    return records, joined
+
+
 def _candidates(text: str) -> list[str]:
     lines = [ln for ln in text.split("\n")[:MAX_ROWS] if ln]
     if not lines:
@@ -146,7 +165,11 @@ def score_text(text: str, quotes: list[str] | None = None,
                     bonus = 1.0
                     if e:  # a backslash before the quote or the delimiter: prefer it on a tie
                         bonus = 1.001 if (q and q in escapes) or d in escapes else 0.999
-                    scores[(d, q, e)] = p * max(type_score(rows), 0.05) * bonus
+                    records, joined = swallowed_lines(text, d, q, e)
+                    # each line a quoted field swallowed weighs like a ragged row: stray
+                    # quotes that merge records must not pass for quoting
+                    merged = (1.0 - joined / (records + joined)) ** 2 if joined else 1.0
+                    scores[(d, q, e)] = p * max(type_score(rows), 0.05) * bonus * merged
     scores[(SINGLE, quotes[0], "")] = single_column_score(text, quotes)
     return scores
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from aurora_stream.ingest.dialect import Dialect, sniff
 from aurora_stream.ingest.parse import parse_chunk
 
@@ -11,16 +13,19 @@ def test_backtick_is_a_quote_candidate():
     assert (d.delimiter, d.quotechar) == (",", "`")
 
 
-def test_single_quote_wins_over_a_double_quote_that_never_occurs():
-    d = sniff(b"a,b\n'x,1',2\n'y 2',3\n'z,3',4\n")
+def test_single_quote_seen_only_in_the_head_is_scored_on_every_sample():
+    # '"' never occurs: it must not collect the plain samples' scores that "'" is denied
+    text = "a,b\n" + "".join(f"'x,{i}',{i}\n" for i in range(50))
+    text += "".join(f"{i},{i}\n" for i in range(20000))
+    d = sniff(text.encode(), sample_bytes=4096)
     assert (d.delimiter, d.quotechar) == (",", "'")
 
 
 def test_stray_quotes_without_quoting_are_not_taken_for_quoting():
-    text = 'size,name\n5" screen,tv\n7" tablet,pad\n1,"open\n2,y\n3,z\n'
+    text = "a,b\n" + "".join(f"{i},v{i}\n" for i in range(40))
+    text += '40,"open\n41,a\n42,b\n43,close"x\n' + "".join(f"{i},v{i}\n" for i in range(44, 100))
     d = sniff(text.encode())
-    assert d.delimiter == ","
-    assert d.quotechar == ""  # no x0.9 penalty forcing '"': the last rows must not merge
+    assert (d.delimiter, d.quotechar) == (",", "")  # no x0.9 penalty on "no quoting"
 
 
 def test_backslash_escape_only_in_the_tail_sample_is_found():
@@ -35,10 +40,19 @@ def test_backslash_escape_without_any_quote_character():
     assert (d.delimiter, d.escapechar) == (",", "\\")
 
 
-def test_clean_cells_with_colon_slash_and_cjk_punctuation_keep_the_delimiter():
-    d = sniff("id|path|t|note\n1|/usr/bin|10:30|東京、大阪\n2|/etc/x|11:00|こんにちは。\n"
-              "3|/var/log|12:15|a: b\n".encode())
-    assert d.delimiter == "|"
+@pytest.mark.parametrize(("text", "delimiter"), [
+    ("id|path|note\n" + "".join(f"{i}|/srv/app{i}/bin|see: item {i}\n" for i in range(30)), "|"),
+    ("id|ref|note\n" + "".join(f"{i}|/api/v1/items/{i}|status: ok, fine\n" for i in range(30)),
+     "|"),
+    ("k\tv\n" + "".join(f"key{i}\tRe: msg {i}: x\n" for i in range(30)), "\t"),
+    ("a;b;c\n" + "".join(f"{i};12:30:{i % 60:02d} start;/home/u{i}\n" for i in range(30)), ";"),
+    ("a|b\n" + "".join(f"{i}|ratio {i}:{i + 1}:{i + 2}\n" for i in range(30)), "|"),
+    ("a|b|c\n" + "".join(f"{i}|/a/b/{i}|/c/d\n" for i in range(30)), "|"),
+    ("id|note\n" + "".join(f"{i}|東京：大阪、京都。 {i}\n" for i in range(30)), "|"),
+])
+def test_clean_cells_with_colon_slash_and_cjk_punctuation_keep_the_delimiter(text, delimiter):
+    d = sniff(text.encode())
+    assert (d.delimiter, d.has_header) == (delimiter, True)
 
 
 def test_time_count_file_is_comma_with_header():
