@@ -86,6 +86,13 @@ def swallowed_lines(text: str, delimiter: str, quotechar: str, escapechar: str,
     return records, joined
 
 
+def _quotes_a_delimiter(text: str, d: str, q: str) -> bool:
+    """A quoted field on one line holds the delimiter (``1,"x, y"``): quoting is real."""
+    qd, dd = re.escape(q), re.escape(d)
+    pat = rf"(?:^|{dd}){qd}[^{qd}\n]*{dd}[^{qd}\n]*{qd}(?:{dd}|$)"
+    return re.search(pat, text, re.MULTILINE) is not None
+
+
 def _candidates(text: str) -> list[str]:
     lines = [ln for ln in text.split("\n")[:MAX_ROWS] if ln]
     if not lines:
@@ -115,7 +122,14 @@ def type_score(rows: list[list[str]], phrases_neutral: bool = True) -> float:
         cells = [c for c in cells if c.count(" ") < LONG_WORDS]
     if not cells:
         return 0.5
-    return sum(CLEAN.fullmatch(c) is not None for c in cells) / len(cells)
+    return sum(_clean(c) for c in cells) / len(cells)
+
+
+_FRAGMENT = re.compile(r"[-+]?\d*\.?\d+[eE]")  # "1.51e" of "1.51e+02" split on "+"
+
+
+def _clean(cell: str) -> bool:
+    return CLEAN.fullmatch(cell) is not None and _FRAGMENT.fullmatch(cell) is None
 
 
 def quote_candidates(texts: list[str]) -> list[str]:
@@ -141,7 +155,23 @@ def single_column_score(text: str, quotes: list[str]) -> float:
     rows = [r for r in parse_rows(text, "\x1f", q, "") if r]
     if not rows:
         return 0.0
-    return SINGLE_WEIGHT * type_score(rows, phrases_neutral=False)
+    lines = [r[0].strip() for r in rows]
+    return SINGLE_WEIGHT * sum(map(_one_value, lines)) / len(lines)
+
+
+_NUMBER_RE = re.compile(_NUMBER)
+
+
+def _one_value(line: str) -> bool:
+    """A whole line that reads as one clean value: not a row of numbers aligned by spaces
+    ("1950   1   23.11"), which is a space-delimited table."""
+    if not _clean(line):
+        return False
+    tokens = line.split()
+    if len(tokens) < 2:
+        return True
+    numbers = sum(_NUMBER_RE.fullmatch(t) is not None for t in tokens)
+    return numbers < 0.5 * len(tokens)
 
 
 def score_text(text: str, quotes: list[str] | None = None,
@@ -168,7 +198,9 @@ def score_text(text: str, quotes: list[str] | None = None,
                     records, joined = swallowed_lines(text, d, q, e)
                     # each line a quoted field swallowed weighs like a ragged row: stray
                     # quotes that merge records must not pass for quoting
-                    merged = (1.0 - joined / (records + joined)) ** 2 if joined else 1.0
+                    merged = 1.0
+                    if joined and not _quotes_a_delimiter(text, d, q):
+                        merged = (1.0 - joined / (records + joined)) ** 2
                     scores[(d, q, e)] = p * max(type_score(rows), 0.05) * bonus * merged
     scores[(SINGLE, quotes[0], "")] = single_column_score(text, quotes)
     return scores
