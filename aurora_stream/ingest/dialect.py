@@ -183,6 +183,15 @@ def _body_comment(texts: list[str], d: str, q: str, e: str, width: int) -> str:
     return "#" if odd >= 0.5 * len(hits) else ""
 
 
+def _markers(missing: tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    """Per-file override, else ``AURORA_MISSING_MARKERS``, else the default markers."""
+    if missing is not None:
+        return tuple(missing)
+    from aurora_stream.config import missing_markers
+
+    return missing_markers() or DEFAULT_MISSING
+
+
 def sniff(source: str | Path | bytes, *, sample_bytes: int = 64 * 1024,
           missing: tuple[str, ...] | list[str] | None = None) -> Dialect:
     """Detect encoding and dialect from samples spread over the whole file (never reads it all).
@@ -235,5 +244,5 @@ def sniff(source: str | Path | bytes, *, sample_bytes: int = 64 * 1024,
         decimal=decimal,
         thousands=thousands,
         single_column=single,
-        missing=tuple(missing) if missing is not None else DEFAULT_MISSING,
+        missing=_markers(missing),
     )

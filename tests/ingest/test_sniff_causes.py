@@ -97,3 +97,26 @@ def test_missing_markers_can_be_overridden_per_file():
     col = parse_chunk(text.split("\n", 1)[1], d, 2, 2).frame.get_column("1")
     assert col.to_list() == ["-", None, "x"]
     assert Dialect.from_dict(d.to_dict()).missing == ("999",)
+
+
+def test_missing_markers_from_the_environment(monkeypatch):
+    monkeypatch.setenv("AURORA_MISSING_MARKERS", "n.a., 999")
+    assert sniff(b"a,b\n1,n.a.\n2,NA\n").missing == ("n.a.", "999")
+
+
+def test_sniff_json_reports_every_parse_decision(tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from aurora_stream.cli.main import app
+
+    monkeypatch.setenv("AURORA_MISSING_MARKERS", "NA")  # restored after the command sets it
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"# exported\na;b\n1,5;n.a.\n2,5;x\n")
+    result = CliRunner().invoke(app, ["sniff", str(path), "--json", "--missing", "n.a.,?"])
+    assert result.exit_code == 0, result.output
+    obj = json.loads(result.output)
+    assert obj["delimiter"] == ";" and obj["decimal"] == "," and obj["skip_lines"] == 1
+    assert obj["comment"] == "#" and obj["single_column"] is False
+    assert obj["missing"] == ["n.a.", "?"]
