@@ -5,17 +5,16 @@ sniffed dialect reads the rows the file's true dialect reads (bench/real_csv_tru
 from __future__ import annotations
 
 import csv
-import io
 import gzip
 import importlib.util
+import io
 import json
 from pathlib import Path
 
 import pytest
+from ingest_helpers import ingest
 
 from aurora_stream.ingest.dialect import sniff
-
-from ingest_helpers import ingest
 
 TRUTH = json.loads((Path(__file__).parents[2] / "bench" / "real_csv_truth.json").read_text())
 
