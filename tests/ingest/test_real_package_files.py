@@ -26,7 +26,7 @@ def _files() -> list[tuple[str, Path]]:
         if spec is None or spec.origin is None:
             continue
         root = Path(spec.origin).parent
-        for fid, truth in TRUTH.items():
+        for fid in TRUTH:
             prefix = f"pypi:{pkg}/"
             if fid.startswith(prefix) and (root / fid[len(prefix):]).is_file():
                 out.append((fid, root / fid[len(prefix):]))
