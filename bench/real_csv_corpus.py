@@ -7,6 +7,13 @@ bare git directories (``--mirror owner+name=/path/to/git``). Only the small anno
 ``bench/real_csv_truth.json`` is committed: one true dialect per file id
 (encoding, delimiter, quotechar, escapechar; delimiter "" = one column).
 
+How the truth was annotated (a limit of this corpus): files where aurora and CleverCSV
+(whole file) gave parse-equal dialects were taken as annotated after spot checks of their
+heads; every disagreement, every non-UTF-8 file and every non-table (README, binary .dat)
+was looked at by hand (non-tables are left out). So a file both tools get wrong in the same
+way can hide in it; the corpus is also mostly comma files (one semicolon, three tab files),
+and 60-odd files come from one plotly folder of near-identical t-SNE exports.
+
 "Parse-equal": the whole file decoded with the true encoding and read by ``csv.reader``
 with the detected (delimiter, quote, escape) gives exactly the rows of the true dialect.
 CleverCSV gets the text already decoded with the true encoding (it does not detect
