@@ -486,6 +486,9 @@ def _add_hashes(sketches: list[ColumnSketch], u: _Distinct) -> None:
         sk._freq = freq
 
 
+NUM_LIMIT = 1e50  # |x| beyond this: its 4th power would overflow the moments' float sums
+
+
 def _add_numbers(sketches: list[ColumnSketch], columns: list[pl.Series], u: _Distinct) -> None:
     """Numeric values, in row order: moments, coarsened range, histogram, order segment."""
     todo = [j for j in range(len(sketches)) if u.num[u.bounds[j]:u.bounds[j + 1]].any()]
@@ -503,6 +506,12 @@ def _add_numbers(sketches: list[ColumnSketch], columns: list[pl.Series], u: _Dis
     for j in todo:
         values = parsed.get_column(f"x{j}").drop_nulls().to_numpy()
         sk = sketches[j]
+        fits = np.abs(values) < NUM_LIMIT
+        if not fits.all():  # e.g. a 185-digit cell: counted, never allowed to overflow moments
+            sk.cast_failures += int((~fits).sum())
+            values = values[fits]
+            if values.size == 0:
+                continue
         sk.num = _moments_of(values)
         coarse = coarsen_array(values)
         sk.num_min = coarsen(float(values.min()))
