@@ -181,6 +181,9 @@ def run_scale_bench(files: int = 8, mb_each: float = 2.0, corrections: int = 20,
     figs = ScaleFigures(mb=files * mb_each, files=files)
     with tempfile.TemporaryDirectory(prefix="aurora-bench-scale-") as tmp:
         root = Path(tmp)
+        # one issuer for the publisher (this process) and every worker: they have homes of
+        # their own, as on several machines sharing a registry
+        os.environ.setdefault("AURORA_IDENTITY_DIR", str(root / "identity"))
         paths = [generate_csv(root / f"f{i}.csv", mb_each, seed=i) for i in range(files)]
         probe = root / "probe.csv"
         probe.write_text("qty\n" + "".join(f"{i % 9}\n" for i in range(50)))
