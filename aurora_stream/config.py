@@ -44,6 +44,16 @@ def broker_isolation() -> str:
     return value
 
 
+def missing_markers() -> tuple[str, ...] | None:
+    """``AURORA_MISSING_MARKERS``: comma-separated cells read as missing (``NA,?,-,n.a.``),
+    replacing the default list; unset = the default (``NA``, ``N/A``, ``?``, ``-``, ``null``,
+    ``None``, empty ...)."""
+    raw = os.environ.get("AURORA_MISSING_MARKERS")
+    if raw is None:
+        return None
+    return tuple(dict.fromkeys(m.strip() for m in raw.split(",")))
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 

@@ -655,14 +655,19 @@ def learn_bootstrap(sortinghat: Annotated[Path, typer.Option(help="SortingHat-fo
 
 
 @app.command()
-def sniff(file: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def sniff(file: str, as_json: Annotated[bool, typer.Option("--json")] = False,
+          missing: Annotated[str | None, typer.Option(
+              help="comma-separated cells read as missing (AURORA_MISSING_MARKERS)")] = None,
+          ) -> None:
     """Show what the reader decided for FILE (the parse stage uses exactly this)."""
     _check_source(file)
+    if missing is not None:
+        os.environ["AURORA_MISSING_MARKERS"] = missing
     from aurora_stream.client.publish import sniff_source
 
     dialect, _ = sniff_source(file)
     if as_json:
-        print(orjson.dumps(dialect.sniff_json()).decode())
+        print(orjson.dumps(dialect.to_dict()).decode())  # every decision of the parse stage
         return
     from rich.table import Table
 

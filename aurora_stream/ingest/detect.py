@@ -19,7 +19,10 @@ from itertools import islice
 MAX_ROWS = 200
 PRIORITY = [",", ";", "\t", "|", "^", ":", "~", " "]
 EXTRA = "#!&*/%$@+=_"
-QUOTES = ['"', "'", ""]
+QUOTES = ['"', "'", "`", ""]
+SINGLE = ""  # the "one column" candidate's delimiter in score tables
+SINGLE_WEIGHT = 0.7  # a one-column reading must clearly beat every split to win
+LONG_WORDS = 10  # a cell of more words is a phrase: it neither helps nor hurts a candidate
 
 _NUMBER = (
     r"[-+]?[$€£¥]?(\d+([.,]\d+)?|\d{1,3}([,. '\u00a0]\d{3})+([.,]\d+)?|[.,]\d+)"
@@ -34,7 +37,7 @@ CLEAN = re.compile(
             _NUMBER,
             _TIME,
             _DATE + rf"([ T]{_TIME})?",
-            r"[\w#][\w '’.\-&()/+#@!?]*",
+            r"[\w#/(\[\u3000-\u30ff\uff00-\uffef][^\x00-\x1f,;|\t\"]*",
             r"(https?|ftp)://\S+",
             r"[\w.+-]+@[\w-]+(\.[\w-]+)+",
         ]
@@ -64,6 +67,32 @@ def parse_rows(text: str, delimiter: str, quotechar: str, escapechar: str,
         return []
 
 
+def swallowed_lines(text: str, delimiter: str, quotechar: str, escapechar: str,
+                    limit: int = MAX_ROWS) -> tuple[int, int]:
+    """(records, physical lines joined into another record) of the first ``limit`` records:
+    lines a quoted field spans."""
+    if not quotechar:
+        return 0, 0
+    reader = csv.reader(text.split("\n"), **reader_kwargs(delimiter, quotechar, escapechar))
+    joined = records = 0
+    try:
+        while records < limit:
+            start = reader.line_num
+            next(reader)
+            records += 1
+            joined += reader.line_num - start - 1
+    except (StopIteration, csv.Error):
+        pass
+    return records, joined
+
+
+def _quotes_a_delimiter(text: str, d: str, q: str) -> bool:
+    """A quoted field on one line holds the delimiter (``1,"x, y"``): quoting is real."""
+    qd, dd = re.escape(q), re.escape(d)
+    pat = rf"(?:^|{dd}){qd}[^{qd}\n]*{dd}[^{qd}\n]*{qd}(?:{dd}|$)"
+    return re.search(pat, text, re.MULTILINE) is not None
+
+
 def _candidates(text: str) -> list[str]:
     lines = [ln for ln in text.split("\n")[:MAX_ROWS] if ln]
     if not lines:
@@ -76,47 +105,112 @@ def _candidates(text: str) -> list[str]:
 
 
 def pattern_score(rows: list[list[str]]) -> float:
-    """Reward one consistent width > 1; penalise rows of another width quadratically."""
+    """One consistent width > 1, rows of another width penalised quadratically. More
+    columns earn nothing: a delimiter found inside values must not win by splitting more."""
     if not rows:
         return 0.0
     width, n = Counter(len(r) for r in rows).most_common(1)[0]
     if width < 2:
         return 0.0
-    return (1.0 - 1.0 / width) * (n / len(rows)) ** 2
+    return (n / len(rows)) ** 2
 
 
-def type_score(rows: list[list[str]]) -> float:
-    """Fraction of cells that look like a clean value."""
+def type_score(rows: list[list[str]], phrases_neutral: bool = True) -> float:
+    """Fraction of cells that look like a clean value (long phrases are left out)."""
     cells = [c.strip() for r in rows for c in r]
+    if phrases_neutral:
+        cells = [c for c in cells if c.count(" ") < LONG_WORDS]
     if not cells:
+        return 0.5
+    return sum(_clean(c) for c in cells) / len(cells)
+
+
+_FRAGMENT = re.compile(r"[-+]?\d*\.?\d+[eE]")  # "1.51e" of "1.51e+02" split on "+"
+
+
+def _clean(cell: str) -> bool:
+    return CLEAN.fullmatch(cell) is not None and _FRAGMENT.fullmatch(cell) is None
+
+
+def quote_candidates(texts: list[str]) -> list[str]:
+    """Quote characters that occur somewhere in the file's samples, then "none"."""
+    found = [q for q in QUOTES if q and any(q in t for t in texts)]
+    return (found or ['"']) + [""]  # no quote anywhere: '"' and none read the same
+
+
+def escape_evidence(texts: list[str]) -> set[str]:
+    """Characters seen right after a backslash anywhere (comment lines included)."""
+    seen: set[str] = set()
+    for t in texts:
+        i = t.find("\\")
+        while i >= 0 and len(seen) < 64:
+            seen.add(t[i + 1: i + 2])
+            i = t.find("\\", i + 2)
+    return seen
+
+
+def single_column_score(text: str, quotes: list[str]) -> float:
+    """Score of reading every line as one cell (no delimiter at all)."""
+    q = quotes[0] if quotes else ""
+    rows = [r for r in parse_rows(text, "\x1f", q, "") if r]
+    if not rows:
         return 0.0
-    return sum(CLEAN.fullmatch(c) is not None for c in cells) / len(cells)
+    lines = [r[0].strip() for r in rows]
+    return SINGLE_WEIGHT * sum(map(_one_value, lines)) / len(lines)
 
 
-def score_text(text: str) -> dict[tuple[str, str, str], float]:
-    """Score every plausible (delimiter, quotechar, escapechar) on one decoded sample."""
+_NUMBER_RE = re.compile(_NUMBER)
+
+
+def _one_value(line: str) -> bool:
+    """A whole line that reads as one clean value: not a row of numbers aligned by spaces
+    ("1950   1   23.11"), which is a space-delimited table."""
+    if not _clean(line):
+        return False
+    tokens = line.split()
+    if len(tokens) < 2:
+        return True
+    numbers = sum(_NUMBER_RE.fullmatch(t) is not None for t in tokens)
+    return numbers < 0.5 * len(tokens)
+
+
+def score_text(text: str, quotes: list[str] | None = None,
+               escapes: set[str] | None = None) -> dict[tuple[str, str, str], float]:
+    """Score every plausible (delimiter, quotechar, escapechar) on one decoded sample.
+
+    ``quotes`` and ``escapes`` come from the whole file (every sample gets the same
+    candidates, so sums over samples compare like with like); ``(SINGLE, q, "")`` is the
+    one-column reading."""
     scores: dict[tuple[str, str, str], float] = {}
-    quotes = [q for q in QUOTES if not q or q in text] or [""]
-    if '"' not in quotes:
-        quotes.insert(0, '"')
+    if quotes is None:
+        quotes = quote_candidates([text])
+    if escapes is None:
+        escapes = escape_evidence([text])
     for d in _candidates(text):
         for q in quotes:
-            escapes = [""]
-            if q and "\\" + q in text:
-                escapes.append("\\")
-            for e in escapes:
+            for e in ([""] + ["\\"] if escapes else [""]):
                 rows = parse_rows(text, d, q, e)
                 p = pattern_score(rows)
                 if p > 0:
-                    bonus = 1.001 if e else 1.0  # backslash-quote seen: prefer it on a tie
-                    if not q:
-                        bonus = 0.9  # quote characters are present: quoting is the norm
-                    scores[(d, q, e)] = p * max(type_score(rows), 0.05) * bonus
+                    bonus = 1.0
+                    if e:  # a backslash before the quote or the delimiter: prefer it on a tie
+                        bonus = 1.001 if (q and q in escapes) or d in escapes else 0.999
+                    records, joined = swallowed_lines(text, d, q, e)
+                    # each line a quoted field swallowed weighs like a ragged row: stray
+                    # quotes that merge records must not pass for quoting
+                    merged = 1.0
+                    if joined and not _quotes_a_delimiter(text, d, q):
+                        merged = (1.0 - joined / (records + joined)) ** 2
+                    scores[(d, q, e)] = p * max(type_score(rows), 0.05) * bonus * merged
+    scores[(SINGLE, quotes[0], "")] = single_column_score(text, quotes)
     return scores
 
 
 def rank_key(item: tuple[tuple[str, str, str], float]) -> tuple:
     """Sort key: best score first, then the conventional delimiter/quote order."""
     (d, q, e), s = item
-    dpos = PRIORITY.index(d) if d in PRIORITY else len(PRIORITY) + EXTRA.find(d)
+    if d == SINGLE:
+        dpos = 10**6  # a split wins a tie
+    else:
+        dpos = PRIORITY.index(d) if d in PRIORITY else len(PRIORITY) + EXTRA.find(d)
     return (-round(s, 6), dpos, QUOTES.index(q), e != "")

@@ -9,12 +9,18 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from aurora_stream.ingest.detect import (
+    SINGLE,
+    escape_evidence,
     parse_rows,
+    quote_candidates,
     rank_key,
     reader_kwargs,
     score_text,
 )
 from aurora_stream.ingest.sampling import decode_sample, detect_encoding, read_samples
+
+DEFAULT_MISSING = ("", "NA", "N/A", "n/a", "na", "?", "-", "null", "NULL", "None", "none",
+                   "NaN", "nan", "#N/A")
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,8 @@ class Dialect:
     comment: str = ""
     decimal: str = "."
     thousands: str = ""
+    single_column: bool = False
+    missing: tuple[str, ...] = DEFAULT_MISSING  # cells read as missing (after strip)
 
     def to_dict(self) -> dict:
         """Plain dict of every field (JSON-ready)."""
@@ -39,7 +47,10 @@ class Dialect:
     def from_dict(cls, d: dict) -> Dialect:
         """Build from a dict, ignoring unknown keys (forward compatible events)."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        kw = {k: v for k, v in d.items() if k in known}
+        if "missing" in kw:
+            kw["missing"] = tuple(kw["missing"] or ())
+        return cls(**kw)
 
     def sniff_json(self) -> dict:
         """The five fields the sniff event carries."""
@@ -172,7 +183,17 @@ def _body_comment(texts: list[str], d: str, q: str, e: str, width: int) -> str:
     return "#" if odd >= 0.5 * len(hits) else ""
 
 
-def sniff(source: str | Path | bytes, *, sample_bytes: int = 64 * 1024) -> Dialect:
+def _markers(missing: tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    """Per-file override, else ``AURORA_MISSING_MARKERS``, else the default markers."""
+    if missing is not None:
+        return tuple(missing)
+    from aurora_stream.config import missing_markers
+
+    return missing_markers() or DEFAULT_MISSING
+
+
+def sniff(source: str | Path | bytes, *, sample_bytes: int = 64 * 1024,
+          missing: tuple[str, ...] | list[str] | None = None) -> Dialect:
     """Detect encoding and dialect from samples spread over the whole file (never reads it all).
 
     Samples: head, four middle offsets and the tail of a plain file (a compressed one is
@@ -187,15 +208,21 @@ def sniff(source: str | Path | bytes, *, sample_bytes: int = 64 * 1024) -> Diale
     texts[0] = "\n".join(texts[0].split("\n")[skip:])
     prefix = comment or "#"
     scored = ["\n".join(ln for ln in t.split("\n") if not ln.startswith(prefix)) for t in texts]
+    quotes = quote_candidates(scored)
+    escapes = escape_evidence(texts)  # comment lines too: an escape may show only there
     totals: Counter = Counter()
     for i, text in enumerate(scored):
-        for key, value in score_text(text).items():
+        for key, value in score_text(text, quotes, escapes).items():
             if not sep or key[0] == sep:
                 totals[key] += value * (2.0 if i == 0 else 1.0)
     if totals:
         d, q, e = min(totals.items(), key=rank_key)[0]
     else:
-        d, q, e = (sep or ","), '"', ""
+        d, q, e = (sep or ","), quotes[0], ""
+    single = d == SINGLE
+    if single:  # one column: a delimiter that occurs nowhere, so no value is ever split
+        d = next((c for c in (",", "\t", ";", "|", "\x1f") if not any(c in t for t in texts)),
+                 "\x1f")
     records = _records(scored[0], d, q, e)
     start = _table_start(records)
     if start and records:
@@ -216,4 +243,6 @@ def sniff(source: str | Path | bytes, *, sample_bytes: int = 64 * 1024) -> Diale
         comment=comment,
         decimal=decimal,
         thousands=thousands,
+        single_column=single,
+        missing=_markers(missing),
     )

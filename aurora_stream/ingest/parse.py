@@ -175,10 +175,23 @@ def _slow(text: str, d: Dialect, n: int, first_line: int) -> ParsedChunk:
 def parse_chunk(text: str, dialect: Dialect, n_columns: int, first_line: int) -> ParsedChunk:
     """Parse a chunk from ``read_table``; ``first_line`` is its first physical line (1-based).
 
-    Values stay strings; empty and whitespace-only cells become null. Every record is
+    Values stay strings; empty and whitespace-only cells, and cells that are one of the
+    dialect's missing markers (``NA``, ``?``, ``null`` ...), become null. Every record is
     either a frame row or a ``RejectedRow`` (blank and comment lines are not records).
     """
     n = max(1, n_columns)
     if not text:
         return ParsedChunk(pl.DataFrame(schema=_schema(n)), 0, [])
-    return _fast(text, dialect, n) or _slow(text, dialect, n, first_line)
+    parsed = _fast(text, dialect, n) or _slow(text, dialect, n, first_line)
+    parsed.frame = _markers_to_null(parsed.frame, dialect.missing)
+    return parsed
+
+
+def _markers_to_null(frame: pl.DataFrame, markers: tuple[str, ...]) -> pl.DataFrame:
+    """Cells equal to a missing marker (surrounding spaces ignored) become null."""
+    marks = [m for m in markers if m.strip(BLANK)]
+    if not marks or frame.width == 0 or frame.height == 0:
+        return frame
+    col = pl.col(frame.columns)
+    hit = col.str.strip_chars(BLANK).is_in(marks)
+    return frame.with_columns(pl.when(hit).then(None).otherwise(col).name.keep())

@@ -157,7 +157,10 @@ def _decodes(data: bytes, codec: str) -> bool:
 
 
 def _mostly_utf8(blob: bytes) -> bool:
-    """Valid UTF-8 apart from a few corrupt bytes (those are reported, not re-guessed)."""
+    """Valid UTF-8 apart from a few corrupt bytes (those are reported, not re-guessed).
+    Valid UTF-8 is UTF-8 even when it holds literal U+FFFD characters."""
+    if _decodes(blob, "utf-8"):
+        return True
     text = blob.decode("utf-8", errors="replace")
     bad = text.count("\ufffd")
     good = sum(1 for ch in text if ord(ch) > 127) - bad
@@ -186,6 +189,32 @@ def _looks_western(blob: bytes) -> bool:
     return total == 0 or inside >= 0.5 * total
 
 
+_CENTRAL = ("cp1250", "iso8859_2")
+
+
+def _broken_words(text: str) -> int:
+    """Non-ASCII symbols (not letters) glued to letters: "Wroc³aw", "Gda¹sk" (a wrong codec)."""
+    n = 0
+    for i, ch in enumerate(text):
+        if ord(ch) > 127 and not ch.isalpha() and ch not in "\u00a0\ufffd":
+            near = text[max(0, i - 1): i] + text[i + 1: i + 2]
+            n += any(c.isalpha() for c in near)
+    return n
+
+
+def _central_european(blob: bytes, detected: str) -> str:
+    """cp1252 for western text, but Polish/Czech text (cp1250, ISO-8859-2) is kept as such:
+    the codec whose decoding breaks the fewest words wins; cp1252 on a tie."""
+    best, best_n = "cp1252", _broken_words(blob.decode("cp1252", errors="replace"))
+    for codec in _CENTRAL if detected not in _CENTRAL else (detected,) + _CENTRAL:
+        if best_n == 0 or not _decodes(blob, codec):
+            continue
+        n = _broken_words(blob.decode(codec))
+        if n < best_n:
+            best, best_n = codec, n
+    return best
+
+
 def detect_encoding(samples: list[Sample]) -> tuple[str, str]:
     """Return (codec for the whole file, codec for decoding a sample taken mid-file)."""
     head = samples[0].data
@@ -204,7 +233,7 @@ def detect_encoding(samples: list[Sample]) -> tuple[str, str]:
     if name.startswith(("utf_16", "utf_32")):  # no BOM and no NUL pattern: not wide text
         name = "cp1252"
     if (name in _WESTERN or _single_byte(name)) and _looks_western(blob):
-        name = "cp1252"
+        name = _central_european(blob, name)
     if name == "shift_jis" and not _decodes(blob, "shift_jis"):
         name = "cp932"
     codec = codecs.lookup(name).name.lower()

@@ -78,6 +78,6 @@ def test_well_formed_csv_round_trips(rows, sep, quoting, chunk_bytes):
     d = Dialect(delimiter=sep)
     header, got, rejected, _ = _read_all(out.getvalue().encode(), d, chunk_bytes)
     assert header == [f"h{i}" for i in range(n)]
-    expected = [tuple(v if v.strip(BLANK) else None for v in r) for r in rows]
+    expected = [tuple(None if v.strip(BLANK) in d.missing else v for v in r) for r in rows]
     assert not rejected
     assert got == expected

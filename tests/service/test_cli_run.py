@@ -95,12 +95,15 @@ def test_run_json_prints_one_line_per_column_and_leaves_nothing(tmp_path: Path) 
     _assert_nothing_left(home, seen)
 
 
-def test_sniff_json_prints_the_five_keys(tmp_path: Path) -> None:
+def test_sniff_json_prints_every_parse_decision(tmp_path: Path) -> None:
     result = subprocess.run([AURORA, "sniff", str(EXAMPLES / "european.csv"), "--json"],
                             capture_output=True, text=True, env=_env(tmp_path), timeout=60)
     assert result.returncode == 0, result.stderr
     [obj] = json_lines(result.stdout)
-    assert set(obj) == {"delimiter", "quotechar", "escapechar", "encoding", "has_header"}
+    assert set(obj) == {"delimiter", "quotechar", "escapechar", "encoding", "has_header",
+                        "skip_lines", "comment", "decimal", "thousands", "single_column",
+                        "missing"}
+    assert obj["decimal"] == "," and "NA" in obj["missing"]
     assert obj["delimiter"] == ";" and obj["has_header"] is True
     assert obj["encoding"].lower() in {"cp1252", "windows-1252"}
 
