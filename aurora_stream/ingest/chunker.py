@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import codecs
 import csv
-import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from aurora_stream.ingest.detect import reader_kwargs
+from aurora_stream.ingest.detect import escape_mask, reader_kwargs
 from aurora_stream.ingest.dialect import Dialect
 from aurora_stream.ingest.source import SourceError, open_source
 
@@ -43,13 +42,6 @@ class TextChunk:
     text: str
     last: bool
     decode_errors: tuple[int, ...] = ()
-
-
-def escape_mask(text: str, escapechar: str) -> str:
-    """``text`` with every escaped character (and its escape) replaced by NULs, same length."""
-    if not escapechar or escapechar not in text:
-        return text
-    return re.sub(re.escape(escapechar) + ".", "\x00\x00", text, flags=re.DOTALL)
 
 
 def last_boundary(buf: str, quotechar: str, escapechar: str = "") -> int:

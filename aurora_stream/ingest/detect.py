@@ -86,11 +86,13 @@ def swallowed_lines(text: str, delimiter: str, quotechar: str, escapechar: str,
     return records, joined
 
 
-def _quotes_a_delimiter(text: str, d: str, q: str) -> bool:
-    """A quoted field on one line holds the delimiter (``1,"x, y"``): quoting is real."""
+def quoting_is_real(text: str, d: str, q: str) -> bool:
+    """A field opened by ``q`` right after a delimiter or line start, closed by ``q`` right
+    before one, holds the delimiter or a newline (``1,"x, y"`` or ``1,"x\ny",2``): the
+    quotes protect something, so the lines they join are records, not stray quotes."""
     qd, dd = re.escape(q), re.escape(d)
-    pat = rf"(?:^|{dd}){qd}[^{qd}\n]*{dd}[^{qd}\n]*{qd}(?:{dd}|$)"
-    return re.search(pat, text, re.MULTILINE) is not None
+    pat = re.compile(rf"(?:^|{dd}){qd}([^{qd}]*){qd}(?={dd}|$)", re.MULTILINE)
+    return any(d in m.group(1) or "\n" in m.group(1) for m in pat.finditer(text))
 
 
 def _candidates(text: str) -> list[str]:
@@ -104,13 +106,16 @@ def _candidates(text: str) -> list[str]:
     return out or [","]
 
 
-def pattern_score(rows: list[list[str]]) -> float:
+def pattern_score(rows: list[list[str]], width: int | None = None) -> float:
     """One consistent width > 1, rows of another width penalised quadratically. More
-    columns earn nothing: a delimiter found inside values must not win by splitting more."""
+    columns earn nothing: a delimiter found inside values must not win by splitting more.
+    ``width``: the number of columns when it is known (a chunk sent with its column
+    names), measured against instead of the modal width."""
     if not rows:
         return 0.0
-    width, n = Counter(len(r) for r in rows).most_common(1)[0]
-    if width < 2:
+    counts = Counter(len(r) for r in rows)
+    w, n = (width, counts.get(width, 0)) if width else counts.most_common(1)[0]
+    if w < 2:
         return 0.0
     return (n / len(rows)) ** 2
 
@@ -149,8 +154,10 @@ def escape_evidence(texts: list[str]) -> set[str]:
     return seen
 
 
-def single_column_score(text: str, quotes: list[str]) -> float:
+def single_column_score(text: str, quotes: list[str], width: int | None = None) -> float:
     """Score of reading every line as one cell (no delimiter at all)."""
+    if width and width != 1:
+        return 0.0
     q = quotes[0] if quotes else ""
     rows = [r for r in parse_rows(text, "\x1f", q, "") if r]
     if not rows:
@@ -174,35 +181,64 @@ def _one_value(line: str) -> bool:
     return numbers < 0.5 * len(tokens)
 
 
+def alignments(text: str, q: str) -> list[str]:
+    """Readings of a sample cut mid-file: from its first whole line, and from the line after
+    the first ``q`` (the sample may begin inside a quoted multi-line field, which inverts
+    the quote parity of every line after it). The scorer keeps the better of the two."""
+    k = text.find(q) if q else -1
+    nl = text.find("\n", k) if k >= 0 else -1
+    if nl < 0 or nl + 1 >= len(text):
+        return [text]
+    return [text, text[nl + 1:]]
+
+
+def escape_mask(text: str, escapechar: str) -> str:
+    """``text`` with every escaped character (and its escape) replaced by NULs, same length."""
+    if not escapechar or escapechar not in text:
+        return text
+    return re.sub(re.escape(escapechar) + ".", "\x00\x00", text, flags=re.DOTALL)
+
+
+def _score(t: str, d: str, q: str, e: str, escapes: set[str], width: int | None) -> float:
+    """pattern x type of one candidate on one text (0 when no consistent width)."""
+    rows = parse_rows(t, d, q, e)
+    p = pattern_score(rows, width)
+    if p <= 0:
+        return 0.0
+    bonus = 1.0
+    if e:  # a backslash before the quote or the delimiter: prefer it on a tie
+        bonus = 1.001 if (q and q in escapes) or d in escapes else 0.999
+    records, joined = swallowed_lines(t, d, q, e)
+    # each line a quoted field swallowed weighs like a ragged row: stray quotes that
+    # merge records must not pass for quoting
+    merged = 1.0
+    if joined and not quoting_is_real(t, d, q):
+        merged = (1.0 - joined / (records + joined)) ** 2
+    return p * max(type_score(rows), 0.05) * bonus * merged
+
+
 def score_text(text: str, quotes: list[str] | None = None,
-               escapes: set[str] | None = None) -> dict[tuple[str, str, str], float]:
+               escapes: set[str] | None = None, *, width: int | None = None,
+               cut: bool = False) -> dict[tuple[str, str, str], float]:
     """Score every plausible (delimiter, quotechar, escapechar) on one decoded sample.
 
     ``quotes`` and ``escapes`` come from the whole file (every sample gets the same
     candidates, so sums over samples compare like with like); ``(SINGLE, q, "")`` is the
-    one-column reading."""
+    one-column reading. ``width``: the known number of columns (a chunk of records sent
+    with its column names); ``cut``: the sample starts mid-file (see ``alignments``)."""
     scores: dict[tuple[str, str, str], float] = {}
     if quotes is None:
         quotes = quote_candidates([text])
     if escapes is None:
         escapes = escape_evidence([text])
-    for d in _candidates(text):
-        for q in quotes:
-            for e in ([""] + ["\\"] if escapes else [""]):
-                rows = parse_rows(text, d, q, e)
-                p = pattern_score(rows)
-                if p > 0:
-                    bonus = 1.0
-                    if e:  # a backslash before the quote or the delimiter: prefer it on a tie
-                        bonus = 1.001 if (q and q in escapes) or d in escapes else 0.999
-                    records, joined = swallowed_lines(text, d, q, e)
-                    # each line a quoted field swallowed weighs like a ragged row: stray
-                    # quotes that merge records must not pass for quoting
-                    merged = 1.0
-                    if joined and not _quotes_a_delimiter(text, d, q):
-                        merged = (1.0 - joined / (records + joined)) ** 2
-                    scores[(d, q, e)] = p * max(type_score(rows), 0.05) * bonus * merged
-    scores[(SINGLE, quotes[0], "")] = single_column_score(text, quotes)
+    for q in quotes:
+        for e in ([""] + ["\\"] if escapes else [""]):
+            for t in (alignments(text, q) if cut else [text]):
+                for d in _candidates(t):
+                    s = _score(t, d, q, e, escapes, width)
+                    if s > scores.get((d, q, e), 0.0):
+                        scores[(d, q, e)] = s
+    scores[(SINGLE, quotes[0], "")] = single_column_score(text, quotes, width)
     return scores
 
 

@@ -17,10 +17,8 @@ from aurora_stream.ingest.detect import (
     reader_kwargs,
     score_text,
 )
+from aurora_stream.ingest.missing import DEFAULT_MISSING, markers
 from aurora_stream.ingest.sampling import decode_sample, detect_encoding, read_samples
-
-DEFAULT_MISSING = ("", "NA", "N/A", "n/a", "na", "?", "-", "null", "NULL", "None", "none",
-                   "NaN", "nan", "#N/A")
 
 
 @dataclass(frozen=True)
@@ -48,8 +46,8 @@ class Dialect:
         """Build from a dict, ignoring unknown keys (forward compatible events)."""
         known = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in known}
-        if "missing" in kw:
-            kw["missing"] = tuple(kw["missing"] or ())
+        # no list in the event: the configured markers (AURORA_MISSING_MARKERS or default)
+        kw["missing"] = markers(kw["missing"] or ()) if "missing" in kw else markers()
         return cls(**kw)
 
     def sniff_json(self) -> dict:
@@ -183,28 +181,23 @@ def _body_comment(texts: list[str], d: str, q: str, e: str, width: int) -> str:
     return "#" if odd >= 0.5 * len(hits) else ""
 
 
-def _markers(missing: tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
-    """Per-file override, else ``AURORA_MISSING_MARKERS``, else the default markers."""
-    if missing is not None:
-        return tuple(missing)
-    from aurora_stream.config import missing_markers
-
-    return missing_markers() or DEFAULT_MISSING
-
-
 def sniff(source: str | Path | bytes, *, sample_bytes: int = 64 * 1024,
-          missing: tuple[str, ...] | list[str] | None = None) -> Dialect:
+          missing: tuple[str, ...] | list[str] | None = None,
+          columns: int | None = None) -> Dialect:
     """Detect encoding and dialect from samples spread over the whole file (never reads it all).
 
     Samples: head, four middle offsets and the tail of a plain file (a compressed one is
     streamed and thinned). The encoding is found on the non-ASCII lines of every sample;
     the dialect by summing candidate scores over the samples (the head counts double).
+    ``columns``: the source is records only (a later chunk sent with its column names):
+    no preamble and no header are looked for, and candidates are measured against that
+    width, so a chunk reads as the whole file would.
     Raises ``SourceError`` when the source cannot be opened or decompressed.
     """
     samples = read_samples(source, sample_bytes)
     encoding, sample_codec = detect_encoding(samples)
     texts = [decode_sample(s, sample_codec) for s in samples]
-    skip, sep, comment = _preamble(texts[0])
+    skip, sep, comment = _preamble(texts[0]) if columns is None else (0, "", "")
     texts[0] = "\n".join(texts[0].split("\n")[skip:])
     prefix = comment or "#"
     scored = ["\n".join(ln for ln in t.split("\n") if not ln.startswith(prefix)) for t in texts]
@@ -212,10 +205,11 @@ def sniff(source: str | Path | bytes, *, sample_bytes: int = 64 * 1024,
     escapes = escape_evidence(texts)  # comment lines too: an escape may show only there
     totals: Counter = Counter()
     for i, text in enumerate(scored):
-        for key, value in score_text(text, quotes, escapes).items():
+        scores = score_text(text, quotes, escapes, width=columns, cut=samples[i].cut_start)
+        for key, value in scores.items():
             if not sep or key[0] == sep:
                 totals[key] += value * (2.0 if i == 0 else 1.0)
-    if totals:
+    if totals and max(totals.values()) > 0:
         d, q, e = min(totals.items(), key=rank_key)[0]
     else:
         d, q, e = (sep or ","), quotes[0], ""
@@ -224,13 +218,13 @@ def sniff(source: str | Path | bytes, *, sample_bytes: int = 64 * 1024,
         d = next((c for c in (",", "\t", ";", "|", "\x1f") if not any(c in t for t in texts)),
                  "\x1f")
     records = _records(scored[0], d, q, e)
-    start = _table_start(records)
+    start = _table_start(records) if columns is None else 0
     if start and records:
         skip += records[start][0]
         records = records[start:]
     rows = [r for _, r in records]
     width = Counter(len(r) for r in rows).most_common(1)[0][0] if rows else 1
-    comment = comment or _body_comment(texts, d, q, e, width)
+    comment = comment or _body_comment(texts, d, q, e, columns or width)
     cells = [c for t in scored for r in parse_rows(t, d, q, e) for c in r][:5000]
     decimal, thousands = _number_format(cells)
     return Dialect(
@@ -238,11 +232,11 @@ def sniff(source: str | Path | bytes, *, sample_bytes: int = 64 * 1024,
         delimiter=d,
         quotechar=q,
         escapechar=e,
-        has_header=_has_header(rows[:100]),
+        has_header=_has_header(rows[:100]) if columns is None else False,
         skip_lines=skip,
         comment=comment,
         decimal=decimal,
         thousands=thousands,
         single_column=single,
-        missing=_markers(missing),
+        missing=markers(missing),
     )
