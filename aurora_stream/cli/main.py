@@ -661,11 +661,9 @@ def sniff(file: str, as_json: Annotated[bool, typer.Option("--json")] = False,
           ) -> None:
     """Show what the reader decided for FILE (the parse stage uses exactly this)."""
     _check_source(file)
-    if missing is not None:
-        os.environ["AURORA_MISSING_MARKERS"] = missing
     from aurora_stream.client.publish import sniff_source
 
-    dialect, _ = sniff_source(file)
+    dialect, _ = sniff_source(file, None if missing is None else missing.split(","))
     if as_json:
         print(orjson.dumps(dialect.to_dict()).decode())  # every decision of the parse stage
         return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -57,13 +57,15 @@ def client_token(user_id: str, token: str | None = None,
     return credential_for(settings, user_id, issue=settings.embedded)
 
 
-def sniff_source(source: str | Path | BinaryIO) -> tuple[Dialect, str | Path | BinaryIO]:
-    """Sniff a file (seeking through it) or standard input (its head, then replayed)."""
+def sniff_source(source: str | Path | BinaryIO, missing: Sequence[str] | None = None,
+                 ) -> tuple[Dialect, str | Path | BinaryIO]:
+    """Sniff a file (seeking through it) or standard input (its head, then replayed);
+    ``missing``: this file's missing-value markers instead of the configured ones."""
     if str(source) == "-" or not isinstance(source, (str, Path)):
         stream = open_source(source)
         head = stream.read(256 * 1024)
-        return sniff(head), prepend(head, stream)
-    return sniff(source), source
+        return sniff(head, missing=missing), prepend(head, stream)
+    return sniff(source, missing=missing), source
 
 
 async def publish_file(

@@ -17,6 +17,7 @@ import polars as pl
 from aurora_stream.ingest.chunker import escape_mask
 from aurora_stream.ingest.detect import reader_kwargs
 from aurora_stream.ingest.dialect import Dialect
+from aurora_stream.ingest.missing import frame_to_null
 
 BLANK = " \t"  # a cell of only spaces and tabs (or nothing) is null
 
@@ -183,15 +184,6 @@ def parse_chunk(text: str, dialect: Dialect, n_columns: int, first_line: int) ->
     if not text:
         return ParsedChunk(pl.DataFrame(schema=_schema(n)), 0, [])
     parsed = _fast(text, dialect, n) or _slow(text, dialect, n, first_line)
-    parsed.frame = _markers_to_null(parsed.frame, dialect.missing)
+    parsed.frame = frame_to_null(parsed.frame, dialect.missing)
     return parsed
 
-
-def _markers_to_null(frame: pl.DataFrame, markers: tuple[str, ...]) -> pl.DataFrame:
-    """Cells equal to a missing marker (surrounding spaces ignored) become null."""
-    marks = [m for m in markers if m.strip(BLANK)]
-    if not marks or frame.width == 0 or frame.height == 0:
-        return frame
-    col = pl.col(frame.columns)
-    hit = col.str.strip_chars(BLANK).is_in(marks)
-    return frame.with_columns(pl.when(hit).then(None).otherwise(col).name.keep())

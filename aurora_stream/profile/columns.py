@@ -56,7 +56,8 @@ def canonical_numbers(frame: pl.DataFrame, dialect: Dialect) -> pl.DataFrame:
 def column_events(dataset_id: str, user_id: str, seq: int, last: bool, names: Sequence[str],
                   parsed: ParsedChunk, mode: str) -> list[ColumnChunk]:
     """One ColumnChunk per column: the sketch and the name's flags, never the name."""
-    sketches = sketch_frame(parsed.frame) if parsed.frame.width else []
+    # the parse stage already nulled its dialect's missing markers: no second list here
+    sketches = sketch_frame(parsed.frame, missing=()) if parsed.frame.width else []
     if len(sketches) != len(names):  # a frame with no rows may carry no columns
         sketches = [ColumnSketch() for _ in names]
     return [

@@ -42,13 +42,14 @@ from __future__ import annotations
 
 import base64
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import datasketches as ds
 import numpy as np
 import orjson
 import polars as pl
 
+from aurora_stream.ingest.missing import DEFAULT_MISSING, series_to_null
 from aurora_stream.profile import shapes
 from aurora_stream.profile.coarsen import coarsen, coarsen_array
 from aurora_stream.profile.hashing import hash_scheme, hash_seed
@@ -327,20 +328,16 @@ class ColumnSketch:
                 f"distinct~{self.distinct_estimate():.0f}, numeric={int(self.num.n)})")
 
 
-MISSING_MARKERS: tuple[str, ...] = ("", "na", "n/a", "nan", "null", "none", "?", "-", "--")
-"""Cells that say "missing" (compared stripped and lower-cased): counted as nulls."""
+MISSING_MARKERS: tuple[str, ...] = tuple(dict.fromkeys(m.lower() for m in DEFAULT_MISSING))
+"""The parse stage's default markers (``ingest.missing``), lower-cased: counted as nulls."""
 
 
-def _markers_as_nulls(series: pl.Series) -> pl.Series:
-    """``series`` with the missing markers (``MISSING_MARKERS``) turned into nulls."""
-    marked = series.str.strip_chars().str.to_lowercase().is_in(MISSING_MARKERS)
-    if not marked.any():
-        return series
-    return pl.select(pl.when(marked).then(None).otherwise(series).alias(series.name)).to_series()
-
-
-def sketch_frame(frame: pl.DataFrame) -> list[ColumnSketch]:
+def sketch_frame(frame: pl.DataFrame,
+                 missing: Iterable[str] = DEFAULT_MISSING) -> list[ColumnSketch]:
     """One sketch per column of a chunk (an all-Utf8 frame).
+
+    ``missing``: marker cells counted as nulls; the parse stage passes ``()`` because it
+    already turned its dialect's markers into nulls (one list, decided there).
 
     Columns that are not Utf8 are cast to text first (failed cells count as nulls).
 
@@ -363,7 +360,7 @@ def sketch_frame(frame: pl.DataFrame) -> list[ColumnSketch]:
     seed = hash_seed()
     scheme = hash_scheme(seed)
     casts = [_as_text(frame.get_column(c)) for c in frame.columns]
-    casts = [(_markers_as_nulls(series), failures) for series, failures in casts]
+    casts = [(series_to_null(series, missing), failures) for series, failures in casts]
     out: list[ColumnSketch] = []
     live: list[int] = []
     for i, (series, failures) in enumerate(casts):

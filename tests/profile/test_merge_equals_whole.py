@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sketch_assertions import assert_views_match, sketch_of
 
+from aurora_stream.ingest.missing import DEFAULT_MISSING, series_to_null
 from aurora_stream.profile.accumulate import ColumnAccumulator
 from aurora_stream.profile.sketch import ColumnSketch, sketch_frame
 
@@ -34,7 +35,9 @@ def chunked_columns(draw, max_size: int = 60):
 
 
 def _distinct(values: list[str | None]) -> int:
-    return len({v for v in values if v is not None})
+    """Distinct values the sketch sees: missing markers ("", " ", "NA" ...) are nulls."""
+    kept = series_to_null(pl.Series(values, dtype=pl.Utf8), DEFAULT_MISSING)
+    return len({v for v in kept.to_list() if v is not None})
 
 
 @settings(max_examples=60, deadline=None)
