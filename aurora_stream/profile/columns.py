@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import base64
 import io
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from aurora_stream.ingest.chunker import read_table
-from aurora_stream.ingest.detect import parse_rows
 from aurora_stream.ingest.dialect import Dialect, sniff
 from aurora_stream.ingest.parse import ParsedChunk, parse_chunk
 from aurora_stream.profile.fingerprint import name_flags
@@ -71,51 +68,14 @@ def column_events(dataset_id: str, user_id: str, seq: int, last: bool, names: Se
     ]
 
 
-FIRST_DIALECTS = 1024  # datasets whose first chunk's sniffed dialect is remembered
+def chunk_dialect(text: str, n: int) -> Dialect:
+    """The dialect of a chunk of records sent without one: sniffed on the chunk alone, its
+    width known from the column names, so it reads as the whole file would.
 
-
-class _FirstDialects:
-    """The dialect sniffed on each dataset's first chunk (seq 0), for its later chunks sent
-    without one: the first chunk holds the header and the file's start, the best evidence.
-    Parse threads may take a later chunk before seq 0; such a chunk sniffs itself."""
-
-    def __init__(self, size: int = FIRST_DIALECTS) -> None:
-        self._known: OrderedDict[tuple[str, str], Dialect] = OrderedDict()
-        self._lock = threading.Lock()
-        self._size = size
-
-    def put(self, key: tuple[str, str], dialect: Dialect) -> None:
-        with self._lock:
-            self._known[key] = dialect
-            self._known.move_to_end(key)
-            while len(self._known) > self._size:
-                self._known.popitem(last=False)
-
-    def get(self, key: tuple[str, str]) -> Dialect | None:
-        with self._lock:
-            return self._known.get(key)
-
-
-_first = _FirstDialects()
-
-
-def _reads_as(text: str, dialect: Dialect, n: int) -> bool:
-    """Every one of the chunk's first records has ``n`` fields under ``dialect``."""
-    rows = parse_rows(text, dialect.delimiter, dialect.quotechar, dialect.escapechar)
-    return bool(rows) and all(len(r) == n for r in rows)
-
-
-def chunk_dialect(chunk: CsvChunk, text: str, n: int) -> Dialect:
-    """The dialect of a chunk of records sent without one: the dataset's first chunk's when
-    it reads this chunk at its width, else sniffed on the chunk with that width known."""
-    key = (chunk.user_id, chunk.dataset_id)
-    known = _first.get(key) if chunk.seq else None
-    if known is not None and _reads_as(text, known, n):
-        return known
-    dialect = sniff(text.encode("utf-8"), columns=n)
-    if chunk.seq == 0:
-        _first.put(key, dialect)
-    return dialect
+    Only the chunk decides (no memory of the dataset's earlier chunks): a chunk redelivered
+    to another worker after a crash must give the same sketch bytes, or the profile stage
+    takes it for another file's chunk under the same id and refuses the column."""
+    return sniff(text.encode("utf-8"), columns=n)
 
 
 def process_chunk(chunk: CsvChunk, mode: str = "raw") -> ChunkResult:
@@ -130,16 +90,14 @@ def process_chunk(chunk: CsvChunk, mode: str = "raw") -> ChunkResult:
                 "names on every chunk, or the whole file with its header in one chunk"
             )
         raw = text.encode("utf-8")
-        if dialect is None:
-            dialect = sniff(raw)
-            _first.put((chunk.user_id, chunk.dataset_id), dialect)
+        dialect = dialect or sniff(raw)
         dialect = Dialect.from_dict({**dialect.to_dict(), "encoding": "utf-8"})
         names, pieces = read_table(io.BytesIO(raw), dialect, chunk_bytes=max(len(raw), 1) + 1)
         piece = list(pieces)
         text = "".join(p.text for p in piece)
         first_line = piece[0].first_line if piece else first_line
     if dialect is None:
-        dialect = chunk_dialect(chunk, text, max(1, len(names)))
+        dialect = chunk_dialect(text, max(1, len(names)))
     if not names:
         raise ChunkError("no columns found in the chunk")
     parsed = parse_chunk(text, dialect, len(names), first_line)
