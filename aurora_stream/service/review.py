@@ -46,13 +46,21 @@ from aurora_stream.identity.verify import IdentityRefused, Verifier
 from aurora_stream.recommend.seal import check
 from aurora_stream.vocab import ALL_TRANSFORMATIONS, FEATURE_TYPES, IMPUTATIONS
 from aurora_stream.wire.records import (
+    Correction,
     InvalidEvent,
+    LearnEvent,
     Recommendation,
     Refusal,
     ReviewRequest,
     decode,
 )
-from aurora_stream.wire.topics import RECOMMENDATIONS, REFUSALS, REVIEW_REQUESTS
+from aurora_stream.wire.topics import (
+    CORRECTIONS,
+    LEARN_EVENTS,
+    RECOMMENDATIONS,
+    REFUSALS,
+    REVIEW_REQUESTS,
+)
 
 log = logging.getLogger(__name__)
 COOKIE = "aurora_session"
@@ -90,11 +98,17 @@ class Feed:
         self.reviews: dict[str, ReviewRequest] = {}
         self.refusals: dict[str, list[Refusal]] = {}
         self.answers: dict[str, Answer] = {}  # recommendation id -> answer given here
+        # answers given anywhere (aurora correct/accept, a pipeline): a correction's
+        # recommendation id, closed once the worker's learn event says it was applied for
+        # that user (a forged correction is dead-lettered and never closes anything)
+        self._asked: dict[str, str] = {}  # correction id -> recommendation id
+        self._learned: dict[str, str] = {}  # correction id -> user the worker applied it for
+        self.closed: set[tuple[str, str]] = set()
         self.ready = asyncio.Event()
 
     async def run(self) -> None:
         kafka = consumer(self.bootstrap, RECOMMENDATIONS, REVIEW_REQUESTS, REFUSALS,
-                         from_start=True)
+                         CORRECTIONS, LEARN_EVENTS, from_start=True)
         await start_positioned(kafka)
         self.ready.set()
         try:
@@ -115,11 +129,25 @@ class Feed:
             elif topic == REVIEW_REQUESTS:
                 rr = decode(ReviewRequest, value)
                 self.reviews[rr.recommendation_id] = rr
+            elif topic == CORRECTIONS:
+                c = decode(Correction, value)
+                self._asked[c.correction_id] = c.recommendation_id
+                self._close(c.correction_id)
+            elif topic == LEARN_EVENTS:
+                ev = decode(LearnEvent, value)
+                if ev.kind in ("applied", "duplicate"):
+                    self._learned[ev.correction_id] = ev.user_id
+                    self._close(ev.correction_id)
             else:
                 ref = decode(Refusal, value)
                 self.refusals.setdefault(ref.user_id, []).append(ref)
         except InvalidEvent:
             pass  # the worker dead-letters invalid events; nothing to show
+
+    def _close(self, correction_id: str) -> None:
+        rid, user = self._asked.get(correction_id), self._learned.get(correction_id)
+        if rid is not None and user is not None:
+            self.closed.add((rid, user))  # shown as closed only to that user, if it is hers
 
     def owned(self, rec_id: str, user: str) -> Recommendation | None:
         """The recommendation if it exists and was issued to ``user``; else None (another
@@ -128,11 +156,12 @@ class Feed:
         return rec if rec is not None and rec.user_id == user else None
 
     def open_reviews(self, user: str) -> list[tuple[Recommendation, ReviewRequest]]:
-        """Her review requests not answered on this page yet, newest first."""
+        """Her review requests not answered yet (here or by any client), newest first."""
         out = []
         for rid, rr in self.reviews.items():
             rec = self.owned(rid, user)
-            if rec is not None and rr.user_id == user and rid not in self.answers:
+            if rec is not None and rr.user_id == user and rid not in self.answers \
+                    and (rid, user) not in self.closed:
                 out.append((rec, rr))
         return sorted(out, key=lambda x: (-x[0].created_at, x[0].column))
 

@@ -269,6 +269,25 @@ def test_bob_sees_none_of_alices_data_and_cannot_answer_her_review(stack: Stack,
     assert f'id="review-{rid}"' in alice.request("/")[1]  # still open for alice
 
 
+@pytest.mark.timeout(120)
+def test_a_review_answered_with_the_cli_is_no_longer_open_on_the_page(stack: Stack) -> None:
+    dataset = stack.publish("alice", seed=4)
+    alice = _Client(stack.url)
+    assert alice.request("/signin", {"credential": stack.alice})[0] == 200
+    deadline = time.monotonic() + 40
+    while not (rid := re.search(rf'id="review-([0-9a-f]+)"><h3>dataset {dataset},\s*column #1',
+                                page := alice.request("/")[1])):
+        assert time.monotonic() < deadline, page[-2000:]
+        time.sleep(0.5)
+    rid = rid.group(1)
+    res = _cli(stack.home, "accept", dataset, "1")
+    assert res.returncode == 0 and "accepted" in res.stderr, res.stderr
+    deadline = time.monotonic() + 20
+    while f'id="review-{rid}"' in (page := alice.request("/")[1]):
+        assert time.monotonic() < deadline, "a review answered with aurora accept stays open"
+        time.sleep(0.5)
+
+
 def _settings(stack: Stack) -> Settings:
     return Settings.from_env(home=stack.home)
 
