@@ -147,8 +147,14 @@ def _sign_in(driver, url: str, credential: str) -> None:
     from selenium.webdriver.common.by import By
 
     driver.get(url + "/signin")
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
     driver.find_element(By.ID, "credential").send_keys(credential)
-    driver.find_element(By.ID, "signin").click()
+    button = driver.find_element(By.ID, "signin")
+    button.click()
+    # the click navigates: wait until the sign-in page is gone (under load it takes a while)
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(button))
 
 
 def _until(driver, url: str, predicate, timeout: float = 40.0):
@@ -174,6 +180,8 @@ def _rows(driver, dataset: str, column: int):
 def test_sign_in_answer_a_review_with_one_click_and_the_next_recommendation_changes(
         stack: Stack, browser) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
 
     _sign_in(browser, stack.url, stack.alice)
     assert browser.find_element(By.ID, "user").text == "alice"
@@ -190,6 +198,7 @@ def test_sign_in_answer_a_review_with_one_click_and_the_next_recommendation_chan
     picked = pick.find_element(By.XPATH, "./ancestor::tr").find_elements(By.TAG_NAME, "td")
     picked_type = picked[1].text
     pick.click()
+    WebDriverWait(browser, 60).until(expected_conditions.staleness_of(pick))  # answered
     message = browser.find_element(By.ID, "message").text
     assert "applied" in message and f"corrected to {picked_type}" in message, message
     assert "user:alice@v1" in message
