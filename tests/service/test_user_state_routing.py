@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import re
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -20,20 +19,9 @@ from aurora_stream.client.feedback import FeedbackClient, correction_for
 from aurora_stream.client.publish import publish_file
 from aurora_stream.learn.state import UserState, store_name
 from aurora_stream.learn.store import RedisStore
-from aurora_stream.service.broker import EmbeddedBroker
 from aurora_stream.service.ports import free_port
 
 KEY = "5e" * 32  # the signing key every worker of the test shares (a test value)
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
-    """A broker of each test's own (overrides the session's): a new consumer group starts at
-    the earliest offsets, and on the shared broker the workers would first replay every
-    event earlier tests left (late in the suite, minutes of it), which is not what these
-    tests measure."""
-    with EmbeddedBroker(log_path=tmp_path / "tansu.log") as b:
-        yield b
 
 
 def _counter(port: int, name: str) -> float:
