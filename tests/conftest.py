@@ -26,11 +26,15 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 SORTINGHAT = SHARED / "datasets" / "sortinghat"
 
 
-@pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedBroker]:
-    """One real embedded broker for the test session (tests use unique topic/dataset ids)."""
-    log = tmp_path_factory.mktemp("broker") / "tansu.log"
-    with EmbeddedBroker(log_path=log) as b:
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
+    """A real embedded broker of each test's own (it starts in about 0.25 s).
+
+    Not one per session: a new consumer group starts at the earliest offsets, so on a
+    shared broker every new worker first replayed every event the earlier tests left
+    (late in the suite, a minute of other tests' files before its own), which made the
+    service tests slow and, on a slower machine, time out."""
+    with EmbeddedBroker(log_path=tmp_path / "tansu.log") as b:
         yield b
 
 

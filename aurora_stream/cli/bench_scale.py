@@ -151,10 +151,7 @@ async def _correction_latency(bootstrap: str, probe: Path, n: int,
             c = correction_for(rec, accepted=False,
                                imputation=("mean", "median", "mode", "constant")[i % 4])
             t0 = time.perf_counter()
-            await feedback.kafka.send("aurora.corrections", c.to_bytes(), key=user.encode())
-            await feedback.kafka.flush()
-            while c.correction_id not in feedback.done:
-                await feedback._poll()
+            await feedback.send_and_wait([c], timeout=60)  # signed with her credential
             applied.append(time.perf_counter() - t0)
             want = f"user:{user}@v{i + 1}+"
             while True:
@@ -188,22 +185,31 @@ def run_scale_bench(files: int = 8, mb_each: float = 2.0, corrections: int = 20,
         probe = root / "probe.csv"
         probe.write_text("qty\n" + "".join(f"{i % 9}\n" for i in range(50)))
         figs.mb = sum(p.stat().st_size for p in paths) / 1e6
-        with _redis(root) as redis_url, EmbeddedBroker(log_path=root / "broker.log") as broker:
+        with _redis(root) as redis_url:
             for n in (1, 2):
                 say(f"{n} worker(s): {files} files, {figs.mb:.0f} MB")
-                workers = asyncio.run(_cluster(n, broker.url, root / f"c{n}", redis_url))
-                try:
-                    cpu0 = [w.cpu() for w in workers]
-                    figs.wall[n] = asyncio.run(_throughput(broker.bootstrap, paths))
-                    figs.cpu[n] = sum(w.cpu() - c for w, c in zip(workers, cpu0, strict=True))
-                    if n == 2:
-                        say(f"correction -> next recommendation, {corrections} times")
-                        figs.latencies, figs.applied = asyncio.run(_correction_latency(
-                            broker.bootstrap, probe, corrections, lambda: say("step")))
-                finally:
-                    for w in workers:
-                        w.stop()
+                # a broker of its own per cluster: a new consumer group starts at the
+                # earliest offsets and would replay the other run's files first
+                with EmbeddedBroker(log_path=root / f"broker{n}.log") as broker:
+                    _measure(n, broker, root, redis_url, paths, probe, corrections, figs, say)
     return figs
+
+
+def _measure(n: int, broker, root: Path, redis_url: str, paths: list[Path], probe: Path,
+             corrections: int, figs: ScaleFigures, say: Callable[[str], None]) -> None:
+    """One cluster of ``n`` workers on its own broker: throughput, then (n == 2) latency."""
+    workers = asyncio.run(_cluster(n, broker.url, root / f"c{n}", redis_url))
+    try:
+        cpu0 = [w.cpu() for w in workers]
+        figs.wall[n] = asyncio.run(_throughput(broker.bootstrap, paths))
+        figs.cpu[n] = sum(w.cpu() - c for w, c in zip(workers, cpu0, strict=True))
+        if n == 2:
+            say(f"correction -> next recommendation, {corrections} times")
+            figs.latencies, figs.applied = asyncio.run(_correction_latency(
+                broker.bootstrap, probe, corrections, lambda: say("step")))
+    finally:
+        for w in workers:
+            w.stop()
 
 
 def scale_rows(f: ScaleFigures) -> list[tuple[str, str]]:

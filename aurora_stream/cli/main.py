@@ -313,6 +313,31 @@ def up(home: HomeOpt = None, redis: RedisOpt = None) -> None:
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on (loopback by default)")] =
+    "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port of the review page")] = 8765,
+    home: HomeOpt = None,
+    broker: BrokerOpt = None,
+    redis: RedisOpt = None,
+) -> None:
+    """The review page: sign in with your credential, answer review requests with one
+    click, see your recommendations, learned rules and privacy report (needs a running
+    ``aurora up`` for this home, or --broker)."""
+    _quiet_logs()
+    settings = _settings(broker, home, None, redis)
+    running = _running_broker(settings)
+    if running is None:
+        err.print("[red]error:[/] no broker: start `aurora up` for this AURORA_HOME first, "
+                  "or pass --broker")
+        raise typer.Exit(2)
+    from aurora_stream.service.review import serve as serve_review
+
+    err.print(f"[green]review page[/]: http://{host}:{port}/ (broker {running}; Ctrl-C to stop)")
+    serve_review(settings, running.split("://", 1)[-1], host=host, port=port)
+
+
+@app.command()
 def worker(broker: Annotated[str, typer.Option("--broker", envvar="AURORA_BROKER",
                                                help="kafka://HOST:PORT")],
            home: HomeOpt = None, redis: RedisOpt = None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import orjson
 
@@ -80,7 +80,9 @@ class FeedbackClient:
         self.done: dict[str, LearnEvent] = {}
         self.extra: dict[str, list[LearnEvent]] = {}  # rule-induced, promote, rollback, ...
         self.refused: dict[str, str] = {}  # correction id -> the dead letter's reason
+        self.resent = 0  # corrections sent again because their answer did not come
         self._wanted: set[str] = set()
+        self._sent: dict[str, tuple[Correction, float]] = {}  # id -> (event, when sent)
 
     async def start(self) -> FeedbackClient:
         await start_positioned(self.reader)
@@ -91,30 +93,58 @@ class FeedbackClient:
         await self.kafka.stop()
         await self.reader.stop()
 
+    async def send(self, corrections: Sequence[Correction]) -> None:
+        """Send corrections keyed by user, each signed with its user's credential, and
+        flush; learn outcomes are read by ``wait`` (or ``send_and_wait``)."""
+        self._wanted |= {c.correction_id for c in corrections}
+        now = time.monotonic()
+        for c in corrections:
+            self._sent[c.correction_id] = (c, now)
+            if c.user_id not in self.tokens:
+                self.tokens[c.user_id] = client_token(c.user_id)
+            await self.kafka.send(CORRECTIONS, c.to_bytes(), key=c.user_id.encode(),
+                                  headers=token_headers(self.tokens[c.user_id]))
+        await self.kafka.flush()
+
+    async def wait(self, correction_ids: Iterable[str], timeout: float = 60.0,
+                   resend_after: float = 15.0) -> dict[str, LearnEvent]:
+        """Each correction's learn outcome by id, once all are answered.
+
+        A correction still unanswered ``resend_after`` seconds after it was sent is sent
+        again, with the same id: the worker applies an id once and answers a repeat as a
+        ``duplicate``, so a resend can never count twice, and an answer lost on the way (a
+        worker killed between saving and announcing, a broker that lost the record) is
+        asked for again instead of waited for until the timeout.
+
+        Raises TimeoutError if they are not all answered within ``timeout``, and
+        CorrectionRefused if the worker dead-lettered any of them.
+        """
+        wanted = set(correction_ids)
+        deadline = time.monotonic() + timeout
+        while open_ := wanted - self.done.keys() - self.refused.keys():
+            now = time.monotonic()
+            if now > deadline:
+                raise TimeoutError(f"{len(open_)} correction(s) not "
+                                   f"applied after {timeout:.0f}s")
+            stale = [self._sent[k][0] for k in open_
+                     if k in self._sent and now - self._sent[k][1] > resend_after]
+            if stale:
+                self.resent += len(stale)
+                await self.send(stale)
+            await self._poll()
+        refused = {k: self.refused[k] for k in wanted if k in self.refused and k not in self.done}
+        if refused:
+            raise CorrectionRefused(refused)
+        return {k: self.done[k] for k in wanted}
+
     async def send_and_wait(self, corrections: Sequence[Correction],
                             timeout: float = 60.0) -> dict[str, LearnEvent]:
         """Send corrections keyed by user; return each one's learn outcome by correction id.
 
         Raises TimeoutError if the learn agent has not applied them all within ``timeout``.
         """
-        wanted = {c.correction_id for c in corrections}
-        self._wanted |= wanted
-        for c in corrections:
-            if c.user_id not in self.tokens:
-                self.tokens[c.user_id] = client_token(c.user_id)
-            await self.kafka.send(CORRECTIONS, c.to_bytes(), key=c.user_id.encode(),
-                                  headers=token_headers(self.tokens[c.user_id]))
-        await self.kafka.flush()
-        deadline = time.monotonic() + timeout
-        while wanted - self.done.keys() - self.refused.keys():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(wanted - self.done.keys())} correction(s) not "
-                                   f"applied after {timeout:.0f}s")
-            await self._poll()
-        refused = {k: self.refused[k] for k in wanted if k in self.refused and k not in self.done}
-        if refused:
-            raise CorrectionRefused(refused)
-        return {k: self.done[k] for k in wanted}
+        await self.send(corrections)
+        return await self.wait([c.correction_id for c in corrections], timeout)
 
     async def drain(self, seconds: float) -> None:
         """Read whatever learn events arrive in the next ``seconds``."""

@@ -288,6 +288,12 @@ class _UidRelay:
         self._ready.set()
         self._loop.run_forever()
         self._server.close()
+        # connections still open: cancel their pipes and let them close their sockets, so
+        # closing the loop leaves no half-run coroutine behind
+        pending = asyncio.all_tasks(self._loop)
+        for task in pending:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         self._loop.run_until_complete(self._server.wait_closed())
         self._loop.close()
 

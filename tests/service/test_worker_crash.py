@@ -4,7 +4,6 @@ same AURORA_HOME (SQLite table store) and consumer group finishes every column."
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from service_helpers import (
 )
 
 from aurora_stream.client.publish import publish_file
+from aurora_stream.profile.progress import ColumnProgress
 
 
 async def _wait_column_chunks(bootstrap: str, dataset_id: str, target: int,
@@ -82,7 +82,8 @@ def test_sigkilled_worker_loses_no_recommendation(broker, tmp_path: Path) -> Non
         f"columns {missing} never got a recommendation after the crash "
         f"({flowed}/{total} column-chunks had flowed); chunk seqs missing from "
         f"aurora.column-chunks per column: {_missing(in_topic, pub.chunks)}; state in {home}:\n"
-        f"{_profiles_state(home)}\nworker logs: {first.log_path} {second.log_path}")
+        f"{_profiles_state(home)}\nworker logs: {first.log_path} {second.log_path}\n"
+        f"{_log_problems(first)}\n{_log_problems(second)}")
     assert_one_valid_per_column(got.values(), len(header))
     assert {r.rows for r in got.values()} == {12_000}
     print(f"crash after {flowed}/{total} column-chunks; {len(messages) - len(got)} duplicates")
@@ -113,6 +114,13 @@ def _missing(in_topic: dict[int, set[int]], chunks: int) -> dict[int, list[int]]
     return {c: sorted(set(range(chunks)) - seqs) for c, seqs in sorted(in_topic.items())}
 
 
+def _log_problems(worker: WorkerProcess) -> str:
+    """The warnings, errors and dead letters a worker logged (the last 25 lines of them)."""
+    lines = [line for line in worker.log().splitlines()
+             if any(w in line for w in ("WARNING", "ERROR", "dead letter", "Traceback"))]
+    return f"{worker.log_path}:\n" + "\n".join(lines[-25:])
+
+
 def _profiles_state(home: Path) -> str:
     """What the SQLite profiles table holds (for the failure message)."""
     import sqlite3
@@ -124,10 +132,12 @@ def _profiles_state(home: Path) -> str:
             for k, v in con.execute("SELECT k, v FROM kv").fetchall():
                 value = orjson.loads(v) if v else v
                 if isinstance(value, str) and value.startswith("{"):
-                    acc = orjson.loads(base64.b64decode(orjson.loads(value)["acc"]))
-                    value = {"total": acc["total"], "seen": acc["seen"]}
-                if value != "done":
-                    out.append(f"{db.name} {k!r}: {str(value)[:120]}")
+                    progress = ColumnProgress.from_json(value)
+                    if progress.done and not progress.failed:
+                        continue
+                    value = {"chunks": len(progress.digests), "missing": progress.missing(),
+                             "failed": progress.failed}
+                out.append(f"{db.name} {k!r}: {str(value)[:300]}")
             out += [f"{db.name} offset {row}" for row in con.execute("SELECT * FROM offsets")]
         finally:
             con.close()
