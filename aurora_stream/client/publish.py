@@ -97,7 +97,8 @@ async def publish_file(
         for tc in chunks:
             event = CsvChunk(dataset_id=dataset_id, user_id=user_id, seq=tc.seq, last=tc.last,
                              first_line=tc.first_line, data=tc.text, columns=header,
-                             dialect=wire_dialect, decode_errors=list(tc.decode_errors) or None)
+                             dialect=wire_dialect, decode_errors=list(tc.decode_errors) or None,
+                             oversize=[[o.line, o.chars] for o in tc.oversize] or None)
             if edge:
                 for c in process_chunk(event, mode="edge").columns:
                     await kafka.send(COLUMN_CHUNKS, c.to_bytes(),

@@ -33,15 +33,32 @@ def _record_replace(exc: UnicodeError) -> tuple[str, int]:
 codecs.register_error("aurora.replace", _record_replace)
 
 
+RECORD_LIMIT = 4 << 20  # characters: a longer record is cut out (a rejected row), not sent
+OVERSIZE_KEPT = 200  # characters of a cut-out record kept for its rejected row
+
+
+@dataclass(frozen=True)
+class Oversize:
+    """A record longer than the record limit, left out of the chunks: where it was, its
+    length in characters and its first ``OVERSIZE_KEPT`` characters (for the rejected row)."""
+
+    line: int
+    chars: int
+    head: str
+
+
 @dataclass(frozen=True)
 class TextChunk:
-    """Whole records of the source, decoded; ``first_line`` is the physical line of ``text[0]``."""
+    """Whole records of the source, decoded; ``first_line`` is the physical line of ``text[0]``.
+    ``oversize``: records cut out of this chunk's span because they exceed the record limit
+    (every chunk event must fit the broker's message limit, whatever one cell holds)."""
 
     seq: int
     first_line: int
     text: str
     last: bool
     decode_errors: tuple[int, ...] = ()
+    oversize: tuple[Oversize, ...] = ()
 
 
 def last_boundary(buf: str, quotechar: str, escapechar: str = "") -> int:
@@ -118,14 +135,16 @@ def unique_names(raw: list[str]) -> list[str]:
 class _Table:
     """Reading state: undecoded remainder, line bookkeeping, decode-error lines."""
 
-    def __init__(self, stream: BinaryIO, dialect: Dialect, chunk_bytes: int) -> None:
+    def __init__(self, stream: BinaryIO, dialect: Dialect, chunk_bytes: int,
+                 record_limit: int = RECORD_LIMIT) -> None:
         self.d = dialect
         self.src = _Decoded(stream, dialect.encoding, max(16, chunk_bytes))
         self.chunk_bytes = max(1, chunk_bytes)
-        self.max_record = max(64 * self.chunk_bytes, 1 << 24)
+        self.max_record = max(1, record_limit)
         self.buf = ""
         self.line = 1
         self.pending_errors: list[int] = []
+        self.oversize: list[Oversize] = []
 
     def fill(self, size: int) -> None:
         while len(self.buf) < size and not self.src.eof:
@@ -140,13 +159,53 @@ class _Table:
         return text
 
     def next_line(self) -> str | None:
-        """One physical line (without newline), or None at end of file."""
+        """One physical line (without newline), or None at end of file. Raises
+        ``SourceError`` for a line beyond the record limit (never buffered whole)."""
         while "\n" not in self.buf and not self.src.eof:
+            if len(self.buf) > self.max_record:
+                raise SourceError(
+                    f"line {self.line} is longer than the record limit "
+                    f"({self.max_record:,} characters) before the table starts")
             self.fill(len(self.buf) + self.chunk_bytes)
         if not self.buf:
             return None
         k = self.buf.find("\n")
         return self.take(k + 1 if k >= 0 else len(self.buf)).removesuffix("\n")
+
+    def skip_record(self) -> None:
+        """Cut out the record at the start of the buffer (quote aware: a quoted field may
+        span lines), streaming through it so memory stays bounded however long it is, and
+        record it as oversize. A quote that never closes takes the rest of the source, as
+        the CSV rule says; the rejected row then names the line where it opened."""
+        q, e = self.d.quotechar, self.d.escapechar
+        line, head, chars, parity = self.line, self.buf[:OVERSIZE_KEPT], 0, 0
+        while True:
+            masked = escape_mask(self.buf, e) if q else self.buf
+            pos, end = 0, -1
+            while True:
+                nl = masked.find("\n", pos)
+                if nl < 0:
+                    break
+                if q:
+                    parity ^= masked.count(q, pos, nl) & 1
+                if not parity:
+                    end = nl
+                    break
+                pos = nl + 1
+            if end >= 0:
+                chars += end
+                self.line += self.buf.count("\n", 0, end + 1)
+                self.buf = self.buf[end + 1:]
+                break
+            if q:
+                parity ^= masked.count(q, pos) & 1
+            chars += len(self.buf)
+            self.line += self.buf.count("\n")
+            self.buf = ""
+            if self.src.eof:
+                break
+            self.fill(self.chunk_bytes)
+        self.oversize.append(Oversize(line, chars, head))
 
     def next_record(self) -> str | None:
         """One record (quote aware, capped at ``max_record``), without its final newline."""
@@ -254,8 +313,27 @@ def _fit_trailing(header: list[str], rows: list[list[str]]) -> list[str]:
     return header
 
 
-def _chunks(t: _Table) -> Iterator[tuple[int, str, tuple[int, ...]]]:
-    """(first_line, text, decode_error_lines) pieces; the final piece may be empty."""
+Piece = tuple[int, str, tuple[int, ...], tuple[Oversize, ...]]
+
+
+def _stray_quote(rest: str, q: str, e: str) -> bool:
+    """Whether quote characters follow in ``rest`` (doubled ones aside): a field still open
+    after ``max_record`` characters with more quotes after it is a stray quote that made
+    every later quote flip parity, not one huge quoted field (whose text has none)."""
+    if not q:
+        return False
+    return escape_mask(rest, e).replace(q + q, "").count(q) > 0
+
+
+def _drain(t: _Table) -> tuple[tuple[int, ...], tuple[Oversize, ...]]:
+    errors, over = tuple(t.pending_errors), tuple(t.oversize)
+    t.pending_errors, t.oversize = [], []
+    return errors, over
+
+
+def _chunks(t: _Table) -> Iterator[Piece]:
+    """(first_line, text, decode_error_lines, oversize records) pieces; the final piece
+    may be empty. Records cut out for their size go with the piece that follows them."""
     q, e = t.d.quotechar, t.d.escapechar
     while True:
         t.fill(t.chunk_bytes)
@@ -264,7 +342,7 @@ def _chunks(t: _Table) -> Iterator[tuple[int, str, tuple[int, ...]]]:
             text = t.take(len(t.buf))
             if text and not text.endswith("\n"):
                 text += "\n"
-            yield first, text, tuple(t.pending_errors)
+            yield first, text, *_drain(t)
             return
         cut = last_boundary(t.buf, q, e)
         while not cut and not t.src.eof and len(t.buf) <= t.max_record:
@@ -272,24 +350,31 @@ def _chunks(t: _Table) -> Iterator[tuple[int, str, tuple[int, ...]]]:
             cut = last_boundary(t.buf, q, e)
         if t.src.eof and not cut:
             continue
-        if not cut:  # one quoted "record" beyond max_record: give up its first line
-            cut = t.buf.find("\n") + 1 or len(t.buf)
+        if not cut:  # no record ends within max_record
+            cut = t.buf.find("\n") + 1
+            if not cut or cut > t.max_record or not _stray_quote(t.buf[cut:], q, e):
+                t.skip_record()  # one record really is that long: cut it out, read on
+                continue
+            # else a stray quote opened a "field" that other quotes never close: give up
+            # the line it is on (a rejected row) and read on from the next one
         first = t.line
         text = t.take(cut)
-        errors, t.pending_errors = tuple(t.pending_errors), []
-        yield first, text, errors
+        yield first, text, *_drain(t)
 
 
 def read_table(
-    source: str | Path | BinaryIO, dialect: Dialect, *, chunk_bytes: int = 1 << 20
+    source: str | Path | BinaryIO, dialect: Dialect, *, chunk_bytes: int = 1 << 20,
+    record_limit: int = RECORD_LIMIT,
 ) -> tuple[list[str], Iterator[TextChunk]]:
     """Header names and a lazy iterator of row-aligned ``TextChunk`` (about ``chunk_bytes`` each).
 
     Memory stays bounded by a few chunks whatever the file size. A header-only or empty
-    file yields one chunk with ``text == ""`` and ``last=True``. Raises ``SourceError``.
+    file yields one chunk with ``text == ""`` and ``last=True``. A physical line longer
+    than ``record_limit`` characters is cut out (``TextChunk.oversize``: a rejected row
+    downstream), so no chunk outgrows the broker's message limit. Raises ``SourceError``.
     """
     stream = open_source(source)
-    table = _Table(stream, dialect, chunk_bytes)
+    table = _Table(stream, dialect, chunk_bytes, record_limit)
     try:
         header = _header(table)
     except BaseException:
@@ -298,19 +383,19 @@ def read_table(
 
     def chunks() -> Iterator[TextChunk]:
         try:
-            held: tuple[int, str, tuple[int, ...]] | None = None
+            held: Piece | None = None
             seq = 0
             for piece in _chunks(table):
                 if held is not None:
                     if not piece[1]:  # nothing after the held piece: it is the last one
-                        held = (held[0], held[1], held[2] + piece[2])
+                        held = (held[0], held[1], held[2] + piece[2], held[3] + piece[3])
                         break
-                    yield TextChunk(seq, held[0], held[1], False, held[2])
+                    yield TextChunk(seq, held[0], held[1], False, held[2], held[3])
                     seq += 1
                 held = piece
             if held is None:
-                held = (table.line, "", ())
-            yield TextChunk(seq, held[0], held[1], True, held[2])
+                held = (table.line, "", (), ())
+            yield TextChunk(seq, held[0], held[1], True, held[2], held[3])
         finally:
             if stream is not source and stream is not sys.stdin.buffer:
                 stream.close()

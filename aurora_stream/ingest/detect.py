@@ -20,6 +20,7 @@ MAX_ROWS = 200
 PRIORITY = [",", ";", "\t", "|", "^", ":", "~", " "]
 EXTRA = "#!&*/%$@+=_"
 QUOTES = ['"', "'", "`", ""]
+TIE_QUOTES = ['"', "", "'", "`"]  # on a tie: a rarer quote character needs evidence to win
 SINGLE = ""  # the "one column" candidate's delimiter in score tables
 SINGLE_WEIGHT = 0.7  # a one-column reading must clearly beat every split to win
 LONG_WORDS = 10  # a cell of more words is a phrase: it neither helps nor hurts a candidate
@@ -103,7 +104,25 @@ def _candidates(text: str) -> list[str]:
     for ch in EXTRA:
         if sum(ch in ln for ln in lines) >= 0.8 * len(lines):
             out.append(ch)
+    out += _symbol_candidates(lines)
     return out or [","]
+
+
+def _symbol_candidates(lines: list[str], limit: int = 3) -> list[str]:
+    """Non-ASCII symbols found on at least 80% of the lines the same number of times
+    (a file delimited by "¦", "§" or an emoji): never letters, digits or spaces."""
+    counts: Counter = Counter()
+    for ch in set("".join(lines[:50])):
+        if ord(ch) > 127 and not ch.isalnum() and not ch.isspace() and ch != "\ufffd":
+            counts[ch] = sum(ch in ln for ln in lines)
+    out = []
+    for ch, n in counts.most_common():
+        if n < 0.8 * len(lines) or len(out) >= limit:
+            break
+        per_line = Counter(ln.count(ch) for ln in lines if ch in ln)
+        if per_line.most_common(1)[0][1] >= 0.8 * n:
+            out.append(ch)
+    return out
 
 
 def pattern_score(rows: list[list[str]], width: int | None = None) -> float:
@@ -206,15 +225,38 @@ def _score(t: str, d: str, q: str, e: str, escapes: set[str], width: int | None)
     if p <= 0:
         return 0.0
     bonus = 1.0
-    if e:  # a backslash before the quote or the delimiter: prefer it on a tie
-        bonus = 1.001 if (q and q in escapes) or d in escapes else 0.999
+    if e:
+        # an escape is only an escape when it protects something: the quote, the delimiter,
+        # itself or a line end. "\N" (a NULL marker) or "\n" written out in a cell are values
+        # the escape reading would only "clean" into N and n
+        special = (q and q in escapes) or d in escapes
+        if not (special or "\\" in escapes or "\n" in escapes):
+            return 0.0
+        bonus = 1.001 if special else 0.999  # before the quote or delimiter: it wins a tie
     records, joined = swallowed_lines(t, d, q, e)
     # each line a quoted field swallowed weighs like a ragged row: stray quotes that
     # merge records must not pass for quoting
     merged = 1.0
     if joined and not quoting_is_real(t, d, q):
         merged = (1.0 - joined / (records + joined)) ** 2
-    return p * max(type_score(rows), 0.05) * bonus * merged
+    return p * max(type_score(rows), 0.05) * bonus * merged * _well_formed(t, d, q, e)
+
+
+def _well_formed(t: str, d: str, q: str, e: str) -> float:
+    """A small tie-breaking penalty for fields opened by ``q`` that do not close right
+    before a delimiter or a line end: ``"Swing it" magistern`` is a value holding quotes,
+    not quoting, and the reading that strips them must not win on a near-tie. Only a
+    tie-breaker: files quoted sloppily (``1;"pedro "pdet" holanda"``) still read best
+    with their quotes when the other reading splits rows."""
+    if not q or q not in t:
+        return 1.0
+    qd, dd = re.escape(q), re.escape(d)
+    masked = escape_mask(t, e) if e else t
+    start = rf"(?:^|(?<={dd}))"
+    closed = re.compile(rf"{start}{qd}(?:[^{qd}]|{qd}{qd})*{qd}(?={dd}|\r?$)", re.MULTILINE)
+    rest, good = closed.subn("", masked)
+    bad = len(re.findall(rf"{start}{qd}", rest, re.MULTILINE))
+    return 1.0 - 0.02 * bad / (good + bad) if bad else 1.0
 
 
 def score_text(text: str, quotes: list[str] | None = None,
@@ -249,4 +291,4 @@ def rank_key(item: tuple[tuple[str, str, str], float]) -> tuple:
         dpos = 10**6  # a split wins a tie
     else:
         dpos = PRIORITY.index(d) if d in PRIORITY else len(PRIORITY) + EXTRA.find(d)
-    return (-round(s, 6), dpos, QUOTES.index(q), e != "")
+    return (-round(s, 6), dpos, TIE_QUOTES.index(q), e != "")

@@ -181,6 +181,16 @@ def _body_comment(texts: list[str], d: str, q: str, e: str, width: int) -> str:
     return "#" if odd >= 0.5 * len(hits) else ""
 
 
+def _head_single(head: dict) -> bool:
+    """Whether the head sample itself reads best as one column. Middle samples can land
+    inside one huge multi-line field (every line of it one clean value); only a head
+    that is one column makes the file one column."""
+    if not head:
+        return True
+    best = min(head.items(), key=rank_key)
+    return best[0][0] == SINGLE or best[1] <= 0
+
+
 def sniff(source: str | Path | bytes, *, sample_bytes: int = 64 * 1024,
           missing: tuple[str, ...] | list[str] | None = None,
           columns: int | None = None) -> Dialect:
@@ -204,11 +214,15 @@ def sniff(source: str | Path | bytes, *, sample_bytes: int = 64 * 1024,
     quotes = quote_candidates(scored)
     escapes = escape_evidence(texts)  # comment lines too: an escape may show only there
     totals: Counter = Counter()
+    head: dict = {}
     for i, text in enumerate(scored):
         scores = score_text(text, quotes, escapes, width=columns, cut=samples[i].cut_start)
+        head = head or scores
         for key, value in scores.items():
             if not sep or key[0] == sep:
                 totals[key] += value * (2.0 if i == 0 else 1.0)
+    if not _head_single(head):  # the head reads as a table: later samples cannot make the
+        totals = Counter({k: v for k, v in totals.items() if k[0] != SINGLE})  # file one column
     if totals and max(totals.values()) > 0:
         d, q, e = min(totals.items(), key=rank_key)[0]
     else:

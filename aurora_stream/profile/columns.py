@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from aurora_stream.ingest.chunker import read_table
+from aurora_stream.ingest.chunker import RECORD_LIMIT, read_table
 from aurora_stream.ingest.dialect import Dialect, sniff
 from aurora_stream.ingest.parse import ParsedChunk, parse_chunk
+from aurora_stream.ingest.parse import RejectedRow as ParsedRejected
 from aurora_stream.profile.fingerprint import name_flags
 from aurora_stream.profile.sketch import ColumnSketch, sketch_frame
 from aurora_stream.wire.records import ColumnChunk, CsvChunk, RejectedRow
@@ -92,7 +93,9 @@ def process_chunk(chunk: CsvChunk, mode: str = "raw") -> ChunkResult:
         raw = text.encode("utf-8")
         dialect = dialect or sniff(raw)
         dialect = Dialect.from_dict({**dialect.to_dict(), "encoding": "utf-8"})
-        names, pieces = read_table(io.BytesIO(raw), dialect, chunk_bytes=max(len(raw), 1) + 1)
+        # already in memory (the event fit the broker): no record is too long to read
+        names, pieces = read_table(io.BytesIO(raw), dialect, chunk_bytes=max(len(raw), 1) + 1,
+                                   record_limit=max(len(raw), 1) + 1)
         piece = list(pieces)
         text = "".join(p.text for p in piece)
         first_line = piece[0].first_line if piece else first_line
@@ -101,6 +104,11 @@ def process_chunk(chunk: CsvChunk, mode: str = "raw") -> ChunkResult:
     if not names:
         raise ChunkError("no columns found in the chunk")
     parsed = parse_chunk(text, dialect, len(names), first_line)
+    for line, chars in chunk.oversize or ():  # cut out by the reader: rows in, rejected
+        parsed.rejected.append(ParsedRejected(
+            line=line, raw="", reason=f"record of {chars:,} characters is longer than the "
+            f"reader's record limit ({RECORD_LIMIT:,}); it was not read"))
+        parsed.rows_in += 1
     parsed.frame = canonical_numbers(parsed.frame, dialect)
     rejected = [
         RejectedRow(dataset_id=chunk.dataset_id, user_id=chunk.user_id, seq=chunk.seq,

@@ -63,6 +63,9 @@ class CsvChunk(Event):
     columns: list[str] | None = None
     dialect: dict[str, Any] | None = None
     decode_errors: list[int] | None = None
+    # [line, characters] of records the reader cut out for exceeding its record limit:
+    # the parse stage reports each as a rejected row (the data never fit an event)
+    oversize: list[list[int]] | None = None
 
 
 class RejectedRow(Event):

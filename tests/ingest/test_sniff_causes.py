@@ -68,6 +68,15 @@ def test_single_column_file_has_a_real_answer():
     assert d.delimiter == ","  # occurs nowhere: no value is split
 
 
+def test_middle_samples_inside_one_huge_quoted_field_do_not_make_the_file_one_column():
+    # every middle sample lands inside a 2 MB multi-line field: each of its lines reads as
+    # one clean value; the head (a plain 3-column table) decides
+    rows = "".join(f"{i},n{i % 7},short\n" for i in range(3000))
+    field = ("y" * 999 + "\n") * 2000
+    d = sniff(("id,name,note\n" + rows + f'3000,big,"{field}"\n' + rows).encode())
+    assert (d.delimiter, d.quotechar, d.single_column, d.has_header) == (",", '"', False, True)
+
+
 def test_valid_utf8_with_literal_replacement_characters_stays_utf8():
     d = sniff("name,v\nabc\ufffd,1\nx\ufffd\ufffd,2\ncafé,3\n".encode())
     assert d.encoding == "utf-8"

@@ -154,3 +154,19 @@ def test_a_second_run_in_the_same_home_works(tmp_path: Path) -> None:
         lines = json_lines(result.stdout)
         assert [line["column"] for line in lines] == [f"column_{i}" for i in range(1, 6)]
         _assert_nothing_left(home, seen)
+
+
+def test_a_record_over_the_broker_message_limit_is_one_rejected_row(tmp_path: Path) -> None:
+    """A 17 MiB cell (beyond the 16 MiB message limit; it used to kill the run with
+    MessageSizeTooLargeError) is one rejected row with its line; every column is answered."""
+    home, path = tmp_path / "home", tmp_path / "big-cell.csv"
+    rows = [f"{i},n{i % 7},short" for i in range(3000)]
+    rows[1500] = "1500,big," + "x" * (17 << 20)
+    path.write_text("id,name,note\n" + "\n".join(rows) + "\n")
+    result, seen = _run(["run", str(path)], home)
+    assert result.returncode == 0, result.stderr
+    out = " ".join(result.stdout.split())  # the table wraps long lines
+    assert re.search(r"rows in: 3000\s+parsed: 2999\s+rejected: 1", out), result.stdout
+    assert "line 1502: record of 17,825,801 characters is longer than" in out
+    assert all(name in out for name in ("│ id ", "│ name ", "│ note "))
+    _assert_nothing_left(home, seen)
