@@ -129,3 +129,32 @@ def test_sniff_json_reports_every_parse_decision(tmp_path, monkeypatch):
     assert obj["delimiter"] == ";" and obj["decimal"] == "," and obj["skip_lines"] == 1
     assert obj["comment"] == "#" and obj["single_column"] is False
     assert obj["missing"] == ["n.a.", "?"]
+
+
+def test_backslash_n_null_markers_are_values_not_escapes():
+    null = "\\N"
+    rows = "".join(f"{i}|Hall {i}|City|{null if i % 3 else i * 10}\n" for i in range(60))
+    d = sniff(("id|name|city|seats\n" + rows).encode())
+    assert (d.delimiter, d.escapechar) == ("|", "")
+    assert sniff(b"a,b,c\n" + b"1,\\n,1\n" * 20).escapechar == ""
+
+
+def test_a_rare_quote_character_seen_only_as_a_value_loses_a_tie_to_no_quote():
+    rows = "".join(f"{i}|x{i}|y\n" for i in range(300)) + "`|`|`\n" + "".join(
+        f"{i}|x{i}|y\n" for i in range(300, 600))
+    d = sniff(("a|b|c\n" + rows).encode())
+    assert d.delimiter == "|" and d.quotechar in ('"', "")
+
+
+def test_quotes_that_close_mid_value_are_not_taken_for_quoting():
+    rows = "".join(f"tt{i:05d}\tmovie\tTitle {i}\t{1900 + i % 100}\n" for i in range(400))
+    rows += 'tt99999\tmovie\t"Swing it" magistern\t1940\n'
+    d = sniff(("tconst\ttype\ttitle\tyear\n" + rows).encode())
+    assert (d.delimiter, d.quotechar) == ("\t", "")
+
+
+@pytest.mark.parametrize("symbol", ["¦", "§", "🦆"])
+def test_a_non_ascii_symbol_delimiter_is_found(symbol):
+    rows = "".join(f"{i}{symbol}{i * 2}{symbol} item {i}\n" for i in range(100))
+    d = sniff((f"a{symbol}b{symbol}c\n" + rows).encode())
+    assert d.delimiter == symbol
