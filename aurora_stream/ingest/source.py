@@ -9,8 +9,10 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import os
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,6 +29,72 @@ MAGIC = {
 
 class SourceError(ValueError):
     """The source cannot be read as one CSV stream (bad archive, missing file ...)."""
+
+
+RATIO_AFTER = 256 << 20  # decompressed bytes before the ratio is judged (small files pass)
+
+
+def max_ratio() -> float:
+    """``AURORA_MAX_RATIO``: decompressed / compressed bytes a source may reach (200)."""
+    return float(os.environ.get("AURORA_MAX_RATIO") or 200)
+
+
+def max_decompressed() -> int:
+    """``AURORA_MAX_DECOMPRESSED_BYTES``: most bytes a compressed source may expand to
+    (64 GiB; 0 = no limit)."""
+    return int(os.environ.get("AURORA_MAX_DECOMPRESSED_BYTES") or 64 << 30)
+
+
+class _Counting(io.RawIOBase):
+    """Counts the compressed bytes a decompressor reads from ``raw``."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw, self.count = raw, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        data = self._raw.read(len(b))
+        b[: len(data)] = data
+        self.count += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _Bounded(io.RawIOBase):
+    """A decompressed stream that stops with ``SourceError`` past the ratio or size limit:
+    a decompression bomb is refused after a bounded amount of work, not read to the end."""
+
+    def __init__(self, inner: BinaryIO, compressed: Callable[[], int], name: str) -> None:
+        self._inner, self._compressed, self._name = inner, compressed, name
+        self._ratio, self._limit, self.out = max_ratio(), max_decompressed(), 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        data = self._inner.read(len(b))
+        b[: len(data)] = data
+        self.out += len(data)
+        if self._limit and self.out > self._limit:
+            raise SourceError(
+                f"{self._name}: expands beyond {self._limit:,} bytes "
+                "(AURORA_MAX_DECOMPRESSED_BYTES); refused as a possible decompression bomb")
+        packed = max(1, self._compressed())
+        if self.out > RATIO_AFTER and self.out > self._ratio * packed:
+            raise SourceError(
+                f"{self._name}: expands more than {self._ratio:g}x ({self.out:,} bytes from "
+                f"{packed:,}); refused as a possible decompression bomb (AURORA_MAX_RATIO "
+                "raises the limit)")
+        return len(data)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
 
 
 def compression_of(head: bytes) -> str:
@@ -67,7 +135,8 @@ def prepend(head: bytes, rest: BinaryIO) -> BinaryIO:
     return io.BufferedReader(_Prefixed(head, rest), buffer_size=1 << 20)  # type: ignore[return-value]
 
 
-def _open_zip(raw: BinaryIO, name: str) -> BinaryIO:
+def _open_zip(raw: BinaryIO, name: str) -> tuple[BinaryIO, int]:
+    """The archive's one member, opened, and its compressed size."""
     try:
         archive = zipfile.ZipFile(raw)
     except zipfile.BadZipFile as exc:
@@ -78,22 +147,30 @@ def _open_zip(raw: BinaryIO, name: str) -> BinaryIO:
         raise SourceError(
             f"{name}: a zip source must hold exactly one file, found {len(members)} ({listed})"
         )
-    return archive.open(members[0])  # type: ignore[return-value]
+    return archive.open(members[0]), members[0].compress_size  # type: ignore[return-value]
 
 
 def _wrap(raw: BinaryIO, kind: str, name: str) -> BinaryIO:
-    if kind == "gz":
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-    if kind == "bz2":
-        return bz2.BZ2File(raw, mode="rb")  # type: ignore[return-value]
-    if kind == "zst":
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        return io.BufferedReader(reader, buffer_size=1 << 20)  # type: ignore[arg-type,return-value]
+    if not kind:
+        return raw
     if kind == "zip":
         if not raw.seekable():
             raw = io.BytesIO(raw.read())  # zip needs its central directory at the end
-        return _open_zip(raw, name)
-    return raw
+        inner, size = _open_zip(raw, name)
+        compressed: Callable[[], int] = lambda: size  # noqa: E731 - from the directory
+    else:
+        counting = _Counting(raw)
+        packed_in = io.BufferedReader(counting, buffer_size=1 << 16)
+        compressed = lambda: counting.count  # noqa: E731
+        if kind == "gz":
+            inner = gzip.GzipFile(fileobj=packed_in, mode="rb")  # type: ignore[assignment]
+        elif kind == "bz2":
+            inner = bz2.BZ2File(packed_in, mode="rb")  # type: ignore[assignment]
+        else:  # zst
+            inner = zstandard.ZstdDecompressor().stream_reader(  # type: ignore[assignment]
+                packed_in, read_across_frames=True)
+    bounded = _Bounded(inner, compressed, name)
+    return io.BufferedReader(bounded, buffer_size=1 << 20)  # type: ignore[return-value]
 
 
 def open_source(source: str | Path | BinaryIO) -> BinaryIO:

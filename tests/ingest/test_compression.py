@@ -14,6 +14,8 @@ import pytest
 import zstandard
 from ingest_helpers import ingest
 
+from aurora_stream.ingest import source
+from aurora_stream.ingest.dialect import sniff
 from aurora_stream.ingest.source import SourceError, open_source
 
 CSV = "".join(f"{i};name {i};{i * 0.5}\n" for i in range(2000))
@@ -74,3 +76,46 @@ def test_stdin_dash():
     out = subprocess.run([sys.executable, "-c", code], input=gzip.compress(DATA),
                          capture_output=True, cwd=root, check=True, timeout=60)
     assert out.stdout.split() == [b"3", b"2000"]
+
+
+@pytest.mark.parametrize("pack", [gzip.compress, bz2.compress,
+                                  lambda b: zstandard.ZstdCompressor().compress(b)],
+                         ids=["gz", "bz2", "zst"])
+def test_a_decompression_bomb_is_refused_after_bounded_work(tmp_path, monkeypatch, pack):
+    monkeypatch.setattr(source, "RATIO_AFTER", 1 << 20)  # judge the ratio after 1 MiB
+    bomb = tmp_path / "bomb.csv.x"
+    bomb.write_bytes(pack(b"a,b\n" + b"0" * (40 << 20)))  # 40 MiB of one digit: ~1000x
+    with pytest.raises(SourceError, match="decompression bomb"):
+        sniff(bomb)
+    with pytest.raises(SourceError, match="decompression bomb"), open_source(bomb) as s:
+        while s.read(1 << 20):
+            pass
+
+
+def test_a_zip_bomb_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(source, "RATIO_AFTER", 1 << 20)
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("data.csv", b"a,b\n" + b"0" * (40 << 20))
+    with pytest.raises(SourceError, match="decompression bomb"), open_source(bomb) as s:
+        while s.read(1 << 20):
+            pass
+
+
+def test_the_size_limit_refuses_what_expands_beyond_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("AURORA_MAX_DECOMPRESSED_BYTES", str(1 << 20))
+    big = tmp_path / "big.csv.gz"
+    big.write_bytes(gzip.compress(b"".join(b"%d,%d\n" % (i, i * 7) for i in range(300_000))))
+    with pytest.raises(SourceError, match="AURORA_MAX_DECOMPRESSED_BYTES"), \
+            open_source(big) as s:
+        while s.read(1 << 16):
+            pass
+
+
+def test_ordinary_compressed_csv_reads_whole_under_the_limits(tmp_path, monkeypatch):
+    monkeypatch.setattr(source, "RATIO_AFTER", 1 << 20)
+    rows = b"".join(b"%d,item %d,%d.5\n" % (i, i % 97, i * 3) for i in range(200_000))
+    path = tmp_path / "ok.csv.gz"
+    path.write_bytes(gzip.compress(b"id,name,price\n" + rows))
+    with open_source(path) as s:
+        assert s.read() == b"id,name,price\n" + rows
