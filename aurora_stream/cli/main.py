@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -21,6 +22,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 
 from aurora_stream.config import Settings
 
+timeline = logging.getLogger("aurora.timeline")  # milestones read by `aurora bench coldstart`
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="AURORA Stream: ML feature preparation recommendations for CSV streams.")
 learn_app = typer.Typer(no_args_is_help=True, help="Learning operations.")
@@ -110,8 +112,6 @@ def _running_broker(settings: Settings) -> str | None:
 
 
 def _quiet_logs() -> None:
-    import logging
-
     from aurora_stream.config import log_level
 
     level = log_level()
@@ -145,9 +145,19 @@ async def _publish_and_collect(settings: Settings, file: str, bootstrap: str, *,
                                      on_chunk=lambda n: progress.advance(task, n))
             remember_dataset(settings.home, dataset_id, settings.user, pub.columns)
             task2 = progress.add_task("recommending", total=len(pub.columns))
-            recs = await collector.wait(
-                dataset_id, timeout=timeout, with_rejected=not edge,
-                on_progress=lambda k, n: progress.update(task2, completed=k, total=n))
+
+            first = True
+
+            def on_progress(k: int, n: int) -> None:
+                nonlocal first
+                if first:
+                    timeline.info("first result")
+                    first = False
+                progress.update(task2, completed=k, total=n)
+
+            recs = await collector.wait(dataset_id, timeout=timeout, with_rejected=not edge,
+                                        on_progress=on_progress)
+            timeline.info("all results")
         remember_recommendations(settings.home, recs)
         return pub, recs, collector.rejected_rows(dataset_id)
     finally:
@@ -722,6 +732,48 @@ def bench_pipeline(
     for k, v in summary_rows(figures):
         t.add_row(k, v)
     out.print(t)
+
+
+@bench_app.command("coldstart")
+def bench_coldstart(
+    runs: Annotated[int, typer.Option(help="cold runs of each command per file")] = 5,
+    phases: Annotated[bool, typer.Option(
+        "--phases", help="also N runs logging at INFO: milestones from their logs")] = False,
+    mb: Annotated[float, typer.Option(help="size of the generated mixed CSV")] = 1.0,
+    python: Annotated[str | None, typer.Option(
+        help="interpreter of the aurora install to measure (default: this one), e.g. "
+             "another checkout's .venv/bin/python to compare")] = None,
+) -> None:
+    """Cold ``aurora run FILE --json`` (fresh AURORA_HOME, embedded broker), process start to
+    exit, against ``python -c pass`` and polars.read_csv measured in the same run."""
+    from rich.table import Table
+
+    from aurora_stream.cli.bench_coldstart import phase_rows, run_coldstart_bench, table_rows
+
+    if runs < 1:
+        err.print("[red]error:[/] --runs must be at least 1")
+        raise typer.Exit(2)
+    with err.status("coldstart bench ...") as status:
+        figures = run_coldstart_bench(runs, python=python, mb=mb, phases=phases,
+                                      on_step=status.update)
+    out.print(f"[dim]python: {figures.python}; {figures.runs} run(s) per command[/]")
+    for f in figures.files:
+        t = Table(title=f"aurora bench coldstart: {f.name} ({f.mb:.2f} MB), wall seconds")
+        t.add_column("command")
+        for col in ("median", "p90", "/ polars"):
+            t.add_column(col, justify="right")
+        for row in table_rows(f):
+            t.add_row(*row)
+        out.print(t)
+        if phases:
+            p = Table(title=f"phases: {f.name} (AURORA_LOG_LEVEL=INFO runs), seconds from "
+                            "process start")
+            p.add_column("milestone")
+            for col in ("median", "logged in"):
+                p.add_column(col, justify="right")
+            for row in phase_rows(f):
+                p.add_row(*row)
+            out.print(p)
 
 
 @bench_app.command("memory")

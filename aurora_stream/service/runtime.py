@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,8 @@ from aurora_stream.recommend.models import ModelBank
 from aurora_stream.recommend.recommender import Recommender
 from aurora_stream.recommend.seal import seal_key
 from aurora_stream.service.metrics import Metrics
+
+timeline = logging.getLogger("aurora.timeline")
 
 
 @dataclass
@@ -52,9 +55,11 @@ class Runtime:
                                   review_threshold=settings.review_threshold,
                                   learned_rules=learner.rules, rules=learner.symbolic)
         key = state_key(settings.home, settings.state_key)
-        return cls(settings=settings, models=learner.bank, cache=cache,
-                   recommender=recommender, learner=learner, metrics=metrics,
-                   sealing_key=seal_key(key), gate=Gate.from_settings(settings))
+        runtime = cls(settings=settings, models=learner.bank, cache=cache,
+                      recommender=recommender, learner=learner, metrics=metrics,
+                      sealing_key=seal_key(key), gate=Gate.from_settings(settings))
+        timeline.info("models loaded")
+        return runtime
 
     def kafka_client_options(self) -> dict[str, Any]:
         """Extra options for the worker's own plain Kafka clients (security settings)."""

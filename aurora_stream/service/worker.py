@@ -22,6 +22,8 @@ from aurora_stream.service.homelock import HomeLock, check_free_space
 from aurora_stream.service.runtime import Runtime
 
 log = logging.getLogger("aurora.worker")
+timeline = logging.getLogger("aurora.timeline")
+"""Milestones of a start (INFO): what ``aurora bench coldstart --phases`` reads."""
 
 
 def _bootstrap(broker_url: str) -> str:
@@ -67,6 +69,7 @@ class Worker:
                     raise RuntimeError(f"worker failed to start: {reason!r}")
                 raise TimeoutError(f"worker not ready after {timeout:.0f}s")
             await asyncio.sleep(0.05)
+        timeline.info("worker ready")
         return self
 
     @property
@@ -121,6 +124,7 @@ async def running_stack(settings: Settings, *, with_worker: bool = True,
         except BaseException:
             lock.release()
             raise
+        timeline.info("broker up")
         broker_url = broker.url
     else:
         broker_url = settings.broker or ""
