@@ -29,16 +29,21 @@ import copy
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-
-from river import base, compose, linear_model, optim
+from typing import TYPE_CHECKING
 
 from aurora_stream.recommend.models import TARGETS, Evidence, ModelBank, onehot
 
-Factory = Callable[[], base.Classifier]
+if TYPE_CHECKING:
+    from river import base
+
+Factory = Callable[[], "base.Classifier"]
 
 
 def challenger_model() -> base.Classifier:
-    """Softmax regression on one-hot fingerprint buckets (see the module docstring)."""
+    """Softmax regression on one-hot fingerprint buckets (see the module docstring); River
+    is imported here, on first use (see recommend/models.py)."""
+    from river import compose, linear_model, optim
+
     return compose.FuncTransformer(onehot) | linear_model.SoftmaxRegression(
         optimizer=optim.Adam(0.02)
     )

@@ -40,15 +40,19 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from diffprivlib import BudgetAccountant
-from diffprivlib.mechanisms import ExponentialCategorical, LaplaceBoundedDomain
-from diffprivlib.utils import BudgetError
 
 from aurora_stream.profile.fields import FIELDS
 from aurora_stream.profile.fingerprint import bucket_fraction
 from aurora_stream.vocab import FEATURE_TYPES
+
+if TYPE_CHECKING:
+    from diffprivlib import BudgetAccountant
+
+# diffprivlib (and the scikit-learn it imports, ~0.35 s) is imported on the first share, not
+# with this module: a worker that recommends and learns no correction never needs it.
 
 # feature -> (lower, upper, bucket kind), from the table of profile fields (``dp`` column)
 SHARED_FEATURES: dict[str, tuple[float, float, str]] = {
@@ -117,6 +121,8 @@ class PrivacyGuard:
         key = (user_id, self.today())
         acc = self._accountants.get(key)
         if acc is None:
+            from diffprivlib import BudgetAccountant
+
             day = self._days.get(user_id, {}).get(key[1], _Day())
             acc = BudgetAccountant(epsilon=self.daily_budget, delta=0.0,
                                    spent_budget=[(e, 0.0) for e in day.spent])
@@ -134,6 +140,8 @@ class PrivacyGuard:
             return None
         if feature_type not in FEATURE_TYPES:
             raise ValueError(f"unknown feature type {feature_type!r}")
+        from diffprivlib.utils import BudgetError
+
         acc = self.accountant(user_id)
         day = self._days.setdefault(user_id, {}).setdefault(self.today(), _Day())
         try:
@@ -153,6 +161,8 @@ class PrivacyGuard:
         return int(self._rng.integers(2**31))
 
     def _noisy_label(self, label: str) -> str:
+        from diffprivlib.mechanisms import ExponentialCategorical
+
         eps = self.epsilon * self.label_share
         mech = ExponentialCategorical(
             epsilon=eps, random_state=self._seed(),
@@ -161,6 +171,8 @@ class PrivacyGuard:
         return str(mech.randomise(label))
 
     def _noisy_features(self, fp: dict[str, float]) -> dict[str, float]:
+        from diffprivlib.mechanisms import LaplaceBoundedDomain
+
         eps = self.epsilon * (1 - self.label_share) / len(SHARED_FEATURES)
         out = {}
         for name, (lo, hi, kind) in SHARED_FEATURES.items():

@@ -43,15 +43,20 @@ import math
 import pickle
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zstandard
-from river import base, compose, linear_model, naive_bayes, optim
 
 from aurora_stream.profile.fields import FIELDS
 
+if TYPE_CHECKING:
+    from river import base
+
+# River is imported where a model is first made or unpickled, not with this module: its
+# linear_model package imports scipy.stats (~1 s), and the worker's app and agents import
+# this module while a cold `aurora run` waits for its consumer group (service/worker.py).
 TARGETS: tuple[str, ...] = ("feature_type", "transformation", "imputation")
-Factory = Callable[[], base.Classifier]
+Factory = Callable[[], "base.Classifier"]
 
 
 # fields whose absence is itself informative (e.g. no numeric moments: nothing parsed)
@@ -77,6 +82,8 @@ def prior_model() -> base.Classifier:
     k-NN and naive Bayes on these coarse fingerprints, predicts in ~30 us and pickles small.
     It needs shuffled input (bootstrap and prior builds shuffle, seeded).
     """
+    from river import compose, linear_model, optim
+
     return compose.FuncTransformer(onehot) | linear_model.SoftmaxRegression(
         optimizer=optim.Adam(0.005)
     )
@@ -85,6 +92,8 @@ def prior_model() -> base.Classifier:
 def user_model() -> base.Classifier:
     """Per-user learner: multinomial naive Bayes on one-hot buckets, because counts make
     it useful after a handful of corrections (SGD models barely move on so few)."""
+    from river import compose, naive_bayes
+
     return compose.FuncTransformer(onehot) | naive_bayes.MultinomialNB(alpha=0.5)
 
 
