@@ -22,6 +22,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, Trans
 
 from aurora_stream.config import Settings
 
+PARTIAL = 3  # exit code of `aurora run` when some columns were refused and the rest answered
 timeline = logging.getLogger("aurora.timeline")  # milestones read by `aurora bench coldstart`
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="AURORA Stream: ML feature preparation recommendations for CSV streams.")
@@ -156,10 +157,14 @@ async def _publish_and_collect(settings: Settings, file: str, bootstrap: str, *,
                 progress.update(task2, completed=k, total=n)
 
             recs = await collector.wait(dataset_id, timeout=timeout, with_rejected=not edge,
-                                        on_progress=on_progress)
+                                        on_progress=on_progress, n_columns=len(pub.columns))
             timeline.info("all results")
         remember_recommendations(settings.home, recs)
-        return pub, recs, collector.rejected_rows(dataset_id)
+        refused = collector.refused(dataset_id)
+        for col, reason in refused.items():  # one line each: the rest of the file is answered
+            name = pub.columns[col] if col < len(pub.columns) else f"#{col}"
+            err.print(f"[yellow]column {name!r} refused:[/] {reason}")
+        return pub, recs, collector.rejected_rows(dataset_id), refused
     finally:
         await collector.stop()
 
@@ -217,15 +222,15 @@ def run(
         from aurora_stream.service.worker import running_stack
 
         if running is not None:  # an `aurora up` serves this home: use it
-            pub, recs, rejected = await _publish_and_collect(
+            pub, recs, rejected, refused = await _publish_and_collect(
                 settings, file, running.split("://", 1)[-1], dataset=dataset, edge=edge,
                 timeout=timeout)
         else:
             async with running_stack(settings) as (bootstrap, _worker):
-                pub, recs, rejected = await _publish_and_collect(
+                pub, recs, rejected, refused = await _publish_and_collect(
                     settings, file, bootstrap, dataset=dataset, edge=edge, timeout=timeout)
         _show(pub, recs, rejected, as_json)
-        return 0
+        return PARTIAL if refused else 0  # partial success: some column was refused
 
     raise typer.Exit(_run_async(main))
 
@@ -397,7 +402,7 @@ def publish(
 
         if running is None:
             async with running_stack(settings) as (bootstrap, _):
-                pub, _recs, _rej = await _publish_and_collect(
+                pub, _recs, _rej, _refused = await _publish_and_collect(
                     settings, file, bootstrap, dataset=dataset, edge=edge, timeout=timeout)
         else:
             bootstrap = running.split("://", 1)[-1]

@@ -49,6 +49,9 @@ async def start_positioned(kafka: AIOKafkaConsumer, timeout: float = 15.0) -> No
         await kafka.position(tp)
 
 
+REFUSED_SETTLE = 1.0  # seconds of quiet before a dead-lettered column counts as refused
+
+
 class DatasetFailed(RuntimeError):
     """An event of the dataset was dead-lettered, so its results will never be complete."""
 
@@ -96,6 +99,38 @@ class ResultCollector:
         except InvalidEvent:
             pass  # not ours to judge: the worker dead-letters invalid events
 
+    def _column_letters(self, dataset_id: str) -> dict[int, DeadLetter]:
+        """Dead letters keyed ``dataset:column`` (a column-chunk or its profile), by column."""
+        out: dict[int, DeadLetter] = {}
+        for dl in self.dead.get(dataset_id, []):
+            _, _, col = (dl.key or "").partition(":")
+            if col.isdigit():
+                out.setdefault(int(col), dl)
+        return out
+
+    def _file_level(self, dataset_id: str) -> DeadLetter | None:
+        """A dead letter of the dataset that is not about one column (a csv-chunk)."""
+        for dl in self.dead.get(dataset_id, []):
+            if not (dl.key or "").partition(":")[2].isdigit():
+                return dl
+        return None
+
+    def refused(self, dataset_id: str) -> dict[int, str]:
+        """column -> reason, for the columns refused (dead-lettered) with no recommendation."""
+        answered = {r.column for r in self.recommendations.get(dataset_id, {}).values()}
+        return {c: dl.reason for c, dl in sorted(self._column_letters(dataset_id).items())
+                if c not in answered}
+
+    def _accounted(self, dataset_id: str, n_columns: int | None) -> bool:
+        recs = self.recommendations.get(dataset_id, {})
+        letters = self._column_letters(dataset_id)
+        if not letters:
+            return False
+        n = n_columns or (next(iter(recs.values())).n_columns if recs else None)
+        if n is None:
+            return False
+        return len({r.column for r in recs.values()} | set(letters)) >= n
+
     def complete(self, dataset_id: str, *, with_rejected: bool = True) -> bool:
         """Every column has its recommendation (and, in raw mode, every rejected row is in)."""
         recs = self.recommendations.get(dataset_id, {})
@@ -112,11 +147,16 @@ class ResultCollector:
         idle: float | None = None,
         with_rejected: bool = True,
         on_progress: Callable[[int, int], None] | None = None,
+        n_columns: int | None = None,
     ) -> list[Recommendation]:
         """Recommendations of ``dataset_id`` sorted by column, once all columns are in.
 
-        Raises TimeoutError after ``timeout`` seconds; with ``idle``, returns what it has
-        once nothing new arrived for that long.
+        A column the worker refused (a dead letter keyed by its ``dataset:column``) counts
+        as in once nothing new has come for ``REFUSED_SETTLE`` seconds: the other columns
+        are returned and ``refused()`` says which and why (one bad column never loses a
+        file). A dead-lettered chunk of the file itself raises ``DatasetFailed``. Raises
+        TimeoutError after ``timeout`` seconds; with ``idle``, returns what it has once
+        nothing new arrived for that long. ``n_columns``: the file's width, when known.
         """
         deadline = time.monotonic() + timeout
         last_new = time.monotonic()
@@ -127,12 +167,14 @@ class ResultCollector:
                     f"{len(self.recommendations.get(dataset_id, {}))} recommendations for "
                     f"{dataset_id} after {timeout:.0f}s"
                 )
-            if self.dead.get(dataset_id):
-                dl = self.dead[dataset_id][0]
+            whole = self._file_level(dataset_id)
+            if whole is not None:  # a chunk of the file itself: no column can be complete
                 raise DatasetFailed(
-                    f"{dl.source_topic}[{dl.source_partition}]@{dl.source_offset} of dataset "
-                    f"{dataset_id} went to aurora.dead-letter: {dl.reason}"
+                    f"{whole.source_topic}[{whole.source_partition}]@{whole.source_offset} of "
+                    f"dataset {dataset_id} went to aurora.dead-letter: {whole.reason}"
                 )
+            if self._accounted(dataset_id, n_columns) and now - last_new > REFUSED_SETTLE:
+                break  # every column answered or refused (its dead letter): partial result
             if idle is not None and now - last_new > idle:
                 break
             batch = await self.kafka.getmany(timeout_ms=100, max_records=1000)
