@@ -97,8 +97,11 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                         headers=signed,
                     )
                 await out.flush()
-            except Exception:  # the broker refused them after retries: say so, keep serving
+            except Exception as exc:  # refused after retries: the chunk is acknowledged
+                # all the same, so say so where the publisher looks (nothing lost silently)
                 log.exception("column-chunks of %s could not be sent", chunk.dataset_id)
+                await _undelivered(event, "its column-chunks could not be sent to the broker "
+                                   f"after retries ({exc!r}); publish the file again")
                 continue
             runtime.metrics.chunks_parsed.inc()
             runtime.metrics.rows_parsed.inc(result.rows_in - len(result.rejected))
@@ -112,10 +115,12 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
         async for batch in stream.take_events(BATCH, within=BATCH_WAIT):
             outbox = Outbox()
             finished: dict[bytes, ColumnProgress] = {}  # done in this batch, not yet stored
+            answering: list[Any] = []  # the events whose profile is in the outbox
             for event in batch:
                 try:
                     t0 = time.perf_counter()  # metrics: profile latency
-                    await _profile_one(event, outbox, finished)
+                    if await _profile_one(event, outbox, finished):
+                        answering.append(event)
                     runtime.metrics.profile_seconds.observe(time.perf_counter() - t0)  # metrics
                 except Exception as exc:  # one event: dead-letter it, keep serving the rest
                     log.warning("column-chunk refused: %r", exc)
@@ -123,16 +128,28 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                                           f"column-chunk refused: {exc}")
             try:
                 await outbox.flush()
-            except Exception:  # refused after retries: not marked done, so a re-publish
-                log.exception("column profiles could not be sent")  # is answered
+            except Exception as exc:  # refused after retries: not marked done, so a
+                log.exception("column profiles could not be sent")  # re-publish is answered;
+                for event in answering:  # and the publisher is told which columns
+                    await _undelivered(event, "the column's profile could not be sent to the "
+                                       f"broker after retries ({exc!r}); publish the file again")
                 continue
             for key, progress in finished.items():
                 profiles[key] = progress.to_json()
 
+    async def _undelivered(event: Any, reason: str) -> None:
+        """Dead-letter an event whose outputs the broker refused (keyed like the event, so
+        the publisher sees it); if even that fails, the log is all there is."""
+        try:
+            await deadletter.send(topics, runtime, event, reason)
+        except Exception:
+            log.exception("dead letter could not be sent either: %s", reason)
+
     async def _profile_one(event: Any, outbox: Outbox,
-                           finished: dict[bytes, ColumnProgress]) -> None:
+                           finished: dict[bytes, ColumnProgress]) -> bool:
         """Take one column-chunk; a column it finishes goes to ``finished`` (stored as done
-        once its profile is on the broker; later chunks of this batch already see it)."""
+        once its profile is on the broker; later chunks of this batch already see it).
+        True when a profile was put in ``outbox``."""
         cc = decode(ColumnChunk, event.value)
         await runtime.gate.admit(event, cc.user_id, None, 0, topics, runtime)  # edge mode too
         sketch = ColumnSketch.from_bytes(base64.b64decode(cc.sketch))
@@ -148,14 +165,14 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                 profiles[key] = progress.to_json()
             raise
         if verdict == "duplicate":
-            return
+            return False
         if verdict == "resend":  # the same file again under its id: answer it again
             await _send_profile(outbox, cc.user_id, progress.profile or "")
-            return
+            return True
         runtime.metrics.column_chunks.inc()
         if verdict == "merged":
             profiles[key] = progress.to_json()
-            return
+            return False
         assert progress.acc is not None
         view = progress.acc.sketch.view()  # may raise on a crafted sketch: dead-lettered
         out = ColumnProfile(
@@ -168,6 +185,7 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
         await _send_profile(outbox, cc.user_id, text)
         progress.finish(text)
         finished[key] = progress
+        return True
 
     async def _send_profile(outbox: Outbox, user_id: str, profile_json: str) -> None:
         # re-keyed by user: the recommend agent runs where the user's state lives

@@ -59,6 +59,7 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
     async def _recommend_batch(batch: list[Any]) -> None:
         runtime.learner.safe_point()
         out, n = Outbox(), 0
+        answered: list[tuple[Any, bytes]] = []  # events whose recommendation is in the outbox
         for event in batch:
             try:
                 profile = decode(ColumnProfile, event.value)
@@ -82,6 +83,20 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                 await out.send(topics[REVIEW_REQUESTS], key=key,
                                value=review_request(rec).to_bytes())
             runtime.metrics.recommendations.labels(layer=rec.layer).inc()
+            answered.append((event, key))
             n += 1
-        if n:
+        if not n:
+            return
+        try:
             await out.flush()
+        except Exception as exc:  # refused after retries: Faust acknowledges the batch all
+            log.exception("recommendations could not be sent")  # the same, so tell the
+            for event, key in answered:  # publisher which columns went unanswered (keyed
+                m = event.message  # dataset:column, as the publisher's collector reads them)
+                dl = deadletter.dead_letter(
+                    "the recommendation could not be sent to the broker after retries "
+                    f"({exc!r})", m.topic, m.partition, m.offset, m.value, key)
+                try:
+                    await deadletter.send_letter(topics, runtime, dl)
+                except Exception:
+                    log.exception("dead letter could not be sent either")
