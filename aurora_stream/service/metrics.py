@@ -65,6 +65,7 @@ SOURCES = {
 # (class, pattern of the reason text); first match wins, else "other"
 REASON_CLASSES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern, re.IGNORECASE)) for name, pattern in (
+        ("undelivered", r"could not be sent to the broker"),
         ("quota", r"over quota|quota store unavailable"),
         ("unauthenticated", r"unauthenticated|unsigned event|token|claims user_id"),
         ("state_unsaved", r"learned state could not be saved"),

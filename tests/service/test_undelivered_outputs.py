@@ -19,6 +19,7 @@ from service_helpers import in_process_worker, unique, worker_settings
 
 from aurora_stream.client.consume import DatasetFailed, ResultCollector
 from aurora_stream.identity import credential_for, token_headers
+from aurora_stream.service.metrics import classify_reason
 from aurora_stream.wire import delivery
 
 CSV = "id,name,price\n" + "".join(f"{i},n{i % 7},{i * 1.5}\n" for i in range(50))
@@ -77,6 +78,7 @@ def test_refused_column_chunks_fail_the_file_with_their_reason(
     recs, _, failed = _run(broker, aurora_home, unique("undelivered"))
     assert recs == [] and failed is not None
     assert "column-chunks could not be sent" in str(failed), failed
+    assert classify_reason(str(failed)) == "undelivered"  # aurora_dead_letters_total{reason}
 
 
 @pytest.mark.timeout(120)
@@ -91,3 +93,4 @@ def test_refused_profiles_or_recommendations_name_every_column(
     assert failed is None and recs == []
     assert sorted(refused) == [0, 1, 2], refused
     assert all(says in reason and "injected" in reason for reason in refused.values()), refused
+    assert {classify_reason(reason) for reason in refused.values()} == {"undelivered"}
