@@ -15,7 +15,7 @@ from aurora_stream.identity import faust_broker_credentials
 from aurora_stream.learn import agents as learn_agents
 from aurora_stream.profile import agents as profile_agents
 from aurora_stream.recommend import agents as recommend_agents
-from aurora_stream.service import sqlite_store, tansu
+from aurora_stream.service import commits, sqlite_store, tansu
 from aurora_stream.service.runtime import Runtime
 from aurora_stream.wire.topics import specs
 
@@ -32,6 +32,8 @@ def create_app(settings: Settings, broker: str, runtime: Runtime) -> tuple[faust
     if settings.on_tansu:
         broker = tansu.broker_urls(broker)
         tansu_options["TableManager"] = tansu.TableManager
+    else:  # Faust's aiokafka transport, committing only what was processed
+        broker = commits.broker_urls(broker)
     app = faust.App(
         settings.app_id,
         broker=broker,

@@ -13,6 +13,9 @@ Measured quirks, and what the app does about them (only when the broker is Tansu
   declared before the app starts, so the embedded worker's table manager waits 0.1 s
   (``App(TableManager=...)``): a cold ``aurora run`` is a few seconds in all, and this
   second was a quarter of it.
+
+Its consumer also commits safely (:mod:`aurora_stream.service.commits`), like the
+``aurorakafka://`` transport used on any other Kafka broker.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from typing import Any
 from faust.tables.manager import TableManager as FaustTableManager
 from faust.transport import drivers
 from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from aurora_stream.service import commits
 
 FETCH_WAIT_MS = 10
 TABLE_START_DELAY = 0.1
@@ -37,7 +42,7 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
 
-class Consumer(faust_aiokafka.Consumer):
+class Consumer(commits.SafeCommits, faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> ConsumerThread:
         return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
@@ -61,5 +66,4 @@ drivers.TRANSPORTS.update({SCHEME: f"{__name__}:Transport"})
 
 def broker_urls(broker: str) -> str:
     """``kafka://h:p;kafka://h2:p2`` -> the same brokers through the Tansu transport."""
-    parts = [p.strip() for p in broker.replace(",", ";").split(";") if p.strip()]
-    return ";".join(f"{SCHEME}://{p.split('://', 1)[-1]}" for p in parts)
+    return commits.broker_urls(broker, SCHEME)
