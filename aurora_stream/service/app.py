@@ -62,6 +62,7 @@ def create_app(settings: Settings, broker: str, runtime: Runtime) -> tuple[faust
         broker_credentials=faust_broker_credentials(settings),  # SASL/TLS in production
         **tansu_options,
     )
+    commits.install(app)  # events Faust clears from stream queues are fetched again
     topics: dict[str, Any] = {
         name: app.topic(name, key_serializer="raw", value_serializer="raw",
                         partitions=spec.partitions, retention=spec.retention_ms / 1000.0,

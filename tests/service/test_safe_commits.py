@@ -192,3 +192,67 @@ def test_worker_commits_from_a_known_start_and_keeps_up(broker, aurora_home) -> 
     starts, sent, committed = asyncio.run(main())
     assert starts and all(v is not None for v in starts.values()), starts
     assert committed == sent, f"committed {committed}, published up to {sent}"
+
+
+@pytest.mark.timeout(180)
+def test_events_cleared_from_stream_queues_are_fetched_again(
+        broker, aurora_home, tmp_path, monkeypatch) -> None:
+    """Faust clears the stream queues on every ``flow_control.resume()`` (its recovery does
+    it once more after seeking and starting the fetcher). With the parse agent held up, a
+    file's chunks pile up in the queue; Faust's resume would throw them away unprocessed
+    (the file then never completes: seen before the fix). They are kept and the file is
+    answered in full.
+
+    The hold-up is injected (``process_chunk`` waits on an event): nothing else makes the
+    queue hold events at the moment of a resume deterministically."""
+    import asyncio
+    import threading
+
+    from service_helpers import in_process_worker, unique, wide_csv, worker_settings
+
+    from aurora_stream.client.consume import ResultCollector
+    from aurora_stream.client.publish import publish_file
+    from aurora_stream.identity import credential_for
+    from aurora_stream.profile import agents as profile_agents
+
+    gate = threading.Event()
+    real = profile_agents.process_chunk
+
+    def held(chunk):
+        gate.wait(60)
+        return real(chunk)
+
+    monkeypatch.setattr(profile_agents, "process_chunk", held)
+    path = tmp_path / "file.csv"
+    header = wide_csv(path, rows=3_000, seed=3)
+    settings = worker_settings(broker.url, aurora_home)
+    token = credential_for(settings, "tester", issue=True)
+
+    async def main():
+        async with in_process_worker(settings, broker.url) as worker:
+            flow = worker.app.flow_control
+            assert isinstance(flow, commits.KeepCurrentEvents)
+            col = await ResultCollector(broker.bootstrap, from_start=True).start()
+            try:
+                ds = unique("cleared")
+                pub = await publish_file(path, broker.bootstrap, dataset_id=ds,
+                                         user_id="tester", chunk_bytes=4096, token=token)
+                queued = 0
+                for _ in range(100):  # until chunks wait in the parse agent's queue
+                    queued = sum(q.qsize() for q in list(flow._queues))
+                    if queued >= 5:
+                        break
+                    await asyncio.sleep(0.1)
+                flow.resume()  # what Faust's recovery does after its seek
+                gate.set()
+                recs = await col.wait(ds, timeout=90, n_columns=len(header))
+                return pub, queued, flow.kept, recs
+            finally:
+                gate.set()
+                await col.stop()
+
+    pub, queued, kept, recs = asyncio.run(main())
+    assert pub.chunks >= 20 and queued >= 5, (pub.chunks, queued)
+    assert kept >= 5
+    assert sorted(r.column for r in recs) == list(range(len(header)))
+    assert {r.rows for r in recs} == {3_000}
