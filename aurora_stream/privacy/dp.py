@@ -58,6 +58,9 @@ if TYPE_CHECKING:
 SHARED_FEATURES: dict[str, tuple[float, float, str]] = {
     name: (f.dp[0], f.dp[1], f.bucket) for name, f in FIELDS.items() if f.dp is not None}
 Clock = Callable[[], float]
+MECHANISMS = ("aggregate", "example")
+"""``aggregate``: central-DP sums released by the worker (privacy/aggregate.py, default);
+``example``: the old local-DP example per correction (``share``)."""
 
 
 @dataclass(frozen=True)
@@ -95,9 +98,13 @@ class PrivacyGuard:
 
     def __init__(self, epsilon: float = 0.25, daily_budget: float = 1.0,
                  label_share: float = 0.5, clock: Clock = time.time,
-                 seed: int | None = None, keep_days: int = 31) -> None:
+                 seed: int | None = None, keep_days: int = 31,
+                 mechanism: str = "aggregate") -> None:
         if epsilon < 0 or daily_budget < 0 or not 0 < label_share < 1:
             raise ValueError("epsilon and budget must be >= 0 and 0 < label_share < 1")
+        if mechanism not in MECHANISMS:
+            raise ValueError(f"mechanism must be one of {MECHANISMS}")
+        self.mechanism = mechanism
         self.epsilon = epsilon
         self.daily_budget = daily_budget
         self.label_share = label_share
@@ -132,14 +139,13 @@ class PrivacyGuard:
         return acc
 
     # --- releasing --------------------------------------------------------------------
-    def share(self, user_id: str, fp: dict[str, float], feature_type: str,
-              update_id: str = "") -> PriorUpdate | None:
-        """The privatized update for one correction, charged to today's budget; ``None``
-        when sharing is off or the budget would be exceeded."""
+    def charge(self, user_id: str) -> bool:
+        """Spend ``epsilon`` of today's budget of ``user_id`` for one correction that joins
+        the central-DP aggregate (``privacy/aggregate.py``); False (nothing spent, the
+        correction is not shared) when sharing is off or the budget would be exceeded.
+        The spending is part of the user's ``UserState``, saved with the correction."""
         if not self.enabled:
-            return None
-        if feature_type not in FEATURE_TYPES:
-            raise ValueError(f"unknown feature type {feature_type!r}")
+            return False
         from diffprivlib.utils import BudgetError
 
         acc = self.accountant(user_id)
@@ -150,10 +156,27 @@ class PrivacyGuard:
             acc.spend(self.epsilon, 0.0)
         except BudgetError:
             day.refused += 1
-            return None
+            return False
         day.spent.append(self.epsilon)
         self._shared_total[user_id] = self._shared_total.get(user_id, 0) + 1
         self._prune(user_id)
+        return True
+
+    @property
+    def per_day(self) -> int:
+        """K: corrections of one user that can be shared per UTC day."""
+        return int(self.daily_budget / self.epsilon + 1e-9) if self.enabled else 0
+
+    def share(self, user_id: str, fp: dict[str, float], feature_type: str,
+              update_id: str = "") -> PriorUpdate | None:
+        """The privatized update for one correction, charged to today's budget; ``None``
+        when sharing is off or the budget would be exceeded."""
+        if not self.enabled:
+            return None
+        if feature_type not in FEATURE_TYPES:
+            raise ValueError(f"unknown feature type {feature_type!r}")
+        if not self.charge(user_id):
+            return None
         return PriorUpdate(self._noisy_features(fp), {"feature_type": self._noisy_label(
             feature_type)}, self.epsilon, update_id)
 
