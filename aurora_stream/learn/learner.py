@@ -147,7 +147,7 @@ class Learner:
                  champion: ChampionChallenger | None = None, store: StateStore | None = None,
                  max_seen: int = 10_000, prior_store: StateStore | None = None,
                  on_cache_error: Callable[[Exception], None] | None = None,
-                 symbolic: RuleSet | None = None, release_users: int = 50,
+                 symbolic: RuleSet | None = None, release_users: int = 1000,
                  worker_id: str | None = None) -> None:
         self.bank = bank
         self.symbolic = symbolic if symbolic is not None else RuleSet()

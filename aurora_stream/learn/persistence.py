@@ -56,7 +56,7 @@ def user_store(home: Path, *, redis_url: str | None, key_hex: str | None) -> Sta
 def build_learner(home: Path, cache: object, *, epsilon_per_day: float = 1.0,
                   rule_support: int = 3, redis_url: str | None = None,
                   key_hex: str | None = None, on_cache_error=None,
-                  dp_mechanism: str = "aggregate", dp_release_users: int = 50) -> Learner:
+                  dp_mechanism: str = "aggregate", dp_release_users: int = 1000) -> Learner:
     """A learner over the shipped prior (or the saved one), with users loaded on demand."""
     local = local_store(home, key_hex)
     message = upgrade_home(local)
