@@ -578,7 +578,8 @@ def _local_learner(settings: Settings, user: str | None = None):
                                 epsilon_per_day=settings.epsilon_per_day,
                                 rule_support=settings.rule_support,
                                 redis_url=settings.redis_url if settings.shared_state else None,
-                                key_hex=settings.state_key)
+                                key_hex=settings.state_key,
+                                dp_mechanism=settings.dp_mechanism)
         if user is not None:
             learner.ensure(user)
     except (*_user_errors(), ValueError) as exc:

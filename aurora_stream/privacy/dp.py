@@ -1,7 +1,11 @@
 """What leaves a user's scope: differentially private updates to the shared global prior.
 
-A user's own models learn from their corrections exactly. The shared prior learns only
-from a ``PriorUpdate`` built here under **local** differential privacy, per correction:
+A user's own models learn from their corrections exactly. By default (``mechanism=
+"aggregate"``) the shared prior learns only from central-DP releases of many users'
+corrections (``privacy/aggregate.py``): ``charge`` spends ``epsilon`` of the user's daily
+budget per correction that joins a worker's aggregate. The older mechanism
+(``mechanism="example"``, kept for comparison and still read from the topic) builds a
+``PriorUpdate`` here under **local** differential privacy, per correction:
 
 * the **feature type** (9 labels) by k-ary randomized response, diffprivlib's
   ``ExponentialCategorical`` with utility 1 between distinct labels:
@@ -218,10 +222,11 @@ class PrivacyGuard:
         spent = float(sum(day.spent))
         eps_l = self.epsilon * self.label_share
         eps_f = self.epsilon * (1 - self.label_share) / len(SHARED_FEATURES)
-        return {
+        out = {
             "user": user_id,
             "day": self.today(),
             "sharing_enabled": self.enabled,
+            "mechanism": self.mechanism,
             "epsilon_spent_today": round(spent, 6),
             "daily_budget": self.daily_budget,
             "epsilon_remaining_today": round(max(self.daily_budget - spent, 0.0), 6),
@@ -229,6 +234,31 @@ class PrivacyGuard:
             "shared_today": len(day.spent),
             "not_shared_today_budget_spent": day.refused,
             "shared_total": self._shared_total.get(user_id, 0),
+        }
+        if self.mechanism == "aggregate":
+            from aurora_stream.privacy import aggregate as agg
+
+            return out | {
+                "shared": {
+                    "what": f"your corrected feature types join this worker's aggregate: per "
+                            f"region x type ({agg.N_REGIONS} fixed public regions of value "
+                            f"shape, distinct count and uniqueness x {agg.N_TYPES} types), "
+                            f"counts of corrections and the prior's expected probability",
+                    "release": f"summed over many users (released at "
+                               f">= the worker's threshold of user-days or at the UTC day's "
+                               f"end), Laplace noise added ONCE per release (diffprivlib, "
+                               f"L1 sensitivity {agg.SENSITIVITY:g} per correction, epsilon "
+                               f"{self.epsilon:g} per correction); no user id, no exact count",
+                    "per_day": f"at most {self.per_day} of your corrections per UTC day "
+                               f"({self.daily_budget:g} / {self.epsilon:g})",
+                },
+                "never_shared": ["single corrections", "fingerprints", "transformation",
+                                 "imputation", "name flags", "raw values", "column names",
+                                 "your user id"],
+                "composition": "group privacy within a release (k corrections: k x epsilon), "
+                               "basic composition across releases, per user per UTC day",
+            }
+        return out | {
             "shared": {
                 "feature_type": f"randomized response over {len(FEATURE_TYPES)} types "
                                 f"(diffprivlib ExponentialCategorical), epsilon {eps_l:g}",

@@ -56,7 +56,8 @@ def test_budget_exhaustion_stops_sharing_but_not_learning(bank: ModelBank) -> No
 
 def test_the_report_is_accurate() -> None:
     clock = Clock()
-    guard = PrivacyGuard(epsilon=0.25, daily_budget=1.0, clock=clock, seed=2)
+    guard = PrivacyGuard(epsilon=0.25, daily_budget=1.0, clock=clock, seed=2,
+                         mechanism="example")
     for _ in range(6):
         guard.share("ann", FP, "categorical")
     r = privacy_report(guard, "ann")
@@ -106,3 +107,15 @@ def test_spending_persists_through_the_store(tmp_path, bank: ModelBank) -> None:
     assert again.privacy.report("ann") == learner.privacy.report("ann")
     assert again.apply(event(1)).prior_update is not None  # 0.5 + 0.5 = 1.0: allowed
     assert again.apply(event(2)).prior_update is None  # spent, also across the restart
+
+
+def test_the_report_describes_the_aggregate_release_by_default() -> None:
+    clock = Clock()
+    guard = PrivacyGuard(clock=clock)
+    assert [guard.charge("ann") for _ in range(5)] == [True] * 4 + [False]
+    r = privacy_report(guard, "ann")
+    assert r["mechanism"] == "aggregate" and r["epsilon_spent_today"] == 1.0
+    assert (r["shared_today"], r["not_shared_today_budget_spent"]) == (4, 1)
+    assert "Laplace noise added ONCE per release" in r["shared"]["release"]
+    assert "at most 4 of your corrections per UTC day" in r["shared"]["per_day"]
+    assert {"single corrections", "name flags", "your user id"} <= set(r["never_shared"])
