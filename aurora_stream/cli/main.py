@@ -960,6 +960,23 @@ def bench_accuracy(
     runpy.run_path(str(script), run_name="__main__")
 
 
+@bench_app.command("dp")
+def bench_dp(
+    seeds: Annotated[int, typer.Option(help="noise seeds per DP row")] = 5,
+    days: Annotated[int, typer.Option(help="simulated UTC days")] = 5,
+) -> None:
+    """Shared learning under differential privacy (bench/dp_cost.py): SortingHat files as
+    users; base prior, + DP aggregate, + raw aggregate, old mechanism, shipped prior."""
+    import runpy
+
+    script = Path(__file__).resolve().parents[2] / "bench" / "dp_cost.py"
+    if not script.exists():
+        err.print(f"[red]error:[/] {script} not found (run from a source checkout)")
+        raise typer.Exit(2)
+    sys.argv = [str(script), "--seeds", str(seeds), "--days", str(days)]
+    runpy.run_path(str(script), run_name="__main__")
+
+
 def main() -> None:
     """Console entry point: every failure is one line on stderr (the traceback only with
     AURORA_LOG_LEVEL=DEBUG), exit 2 for what the user can fix, 1 for the rest.

@@ -216,13 +216,14 @@ class SharedStats:
     def factors(self, region: int) -> np.ndarray:
         """Debiased per-type factor of one region: negatives clipped, shrunk to 1."""
         a = self.pseudo_count
-        o = np.maximum(self.observed[region], 0.0)
-        e = np.maximum(self.expected[region], 0.0)
-        return ((o + a) / (e + a)) ** self.weight
+        o = np.maximum(self.observed[region], 0.0) + a
+        e = np.maximum(self.expected[region], 0.0) + a
+        ratio = np.divide(o, e, out=np.ones_like(o), where=(o > 0) & (e > 0))
+        return ratio ** self.weight
 
     def calibrate(self, fp: dict[str, float], proba: dict[str, float]) -> dict[str, float]:
         """The prior's feature-type distribution with the shared factors applied."""
-        if not self.releases or not proba:
+        if not self.releases or not proba or self.weight == 0:
             return proba
         f = self.factors(shared_region(fp))
         q = {t: v * float(f[TYPE_INDEX[t]]) if t in TYPE_INDEX else v for t, v in proba.items()}
