@@ -58,6 +58,13 @@ def test_a_correction_joins_the_pending_aggregate_only_after_its_state_is_saved(
     learner.commit([out])
     assert learner.pending.corrections == 1 and learner.privacy.report("ann")[
         "epsilon_spent_today"] == 0.25
+    # the spending was saved with the correction: a worker that takes ann over (a crash,
+    # a rebalance) sees it, and the redelivered correction is a duplicate charging nothing
+    other = make(ModelBank(), tmp_path, clock)
+    again = other.learn(correction(rec, INT_CODES, "ann", cid="a0", feature_type="categorical"))
+    assert again.duplicate and again.contribution is None
+    assert other.privacy.report("ann")["epsilon_spent_today"] == 0.25
+    assert other.pending.corrections == 0
     # a state write that fails: the agent forgets the batch, nothing joins the aggregate
     broken = make(ModelBank(), tmp_path / "b", clock,
                   store=FailingStore(tmp_path / "b", b"k" * 32))
