@@ -102,6 +102,8 @@ class Settings:
     metrics_host: str = "127.0.0.1"  # /metrics, /healthz, /readyz; 0.0.0.0 in containers
     rule_support: int = 3  # corrections that induce an L1 rule
     epsilon_per_day: float = 1.0  # DP budget per user per day for the shared prior
+    dp_mechanism: str = "aggregate"  # "aggregate" (central DP, default) or "example" (old)
+    dp_release_users: int = 1000  # release at this many user-days (else at the day end)
     broker_kind: str | None = None  # "tansu" or "kafka"; None = tansu when embedded
     state_key: str | None = None  # hex HMAC key of learned state; None = AURORA_HOME/state.key
     chunk_timeout: float = 600.0  # a column whose missing chunks do not come is refused
@@ -152,6 +154,9 @@ class Settings:
             metrics_host=_env("AURORA_METRICS_HOST", "127.0.0.1"),
             rule_support=int(_num("AURORA_RULE_SUPPORT", "3", int, 1, 1000)),
             epsilon_per_day=_num("AURORA_EPSILON_PER_DAY", "1.0", float, 0.0, 100.0),
+            dp_mechanism=_choice("AURORA_DP_MECHANISM", "aggregate", ("AGGREGATE", "EXAMPLE")
+                                 ).lower(),
+            dp_release_users=int(_num("AURORA_DP_RELEASE_USERS", "1000", int, 1, 1_000_000)),
             broker_kind=os.environ.get("AURORA_BROKER_KIND") or None,
             state_key=os.environ.get("AURORA_STATE_KEY") or None,
             chunk_timeout=_num("AURORA_CHUNK_TIMEOUT", "600", float, 0.5),

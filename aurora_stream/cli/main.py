@@ -578,7 +578,8 @@ def _local_learner(settings: Settings, user: str | None = None):
                                 epsilon_per_day=settings.epsilon_per_day,
                                 rule_support=settings.rule_support,
                                 redis_url=settings.redis_url if settings.shared_state else None,
-                                key_hex=settings.state_key)
+                                key_hex=settings.state_key,
+                                dp_mechanism=settings.dp_mechanism)
         if user is not None:
             learner.ensure(user)
     except (*_user_errors(), ValueError) as exc:
@@ -956,6 +957,23 @@ def bench_accuracy(
         raise typer.Exit(2)
     sys.argv = [str(script)] + (["--out", str(out_dir)] if out_dir else []) + (
         ["--before", str(before)] if before else [])
+    runpy.run_path(str(script), run_name="__main__")
+
+
+@bench_app.command("dp")
+def bench_dp(
+    seeds: Annotated[int, typer.Option(help="noise seeds per DP row")] = 5,
+    days: Annotated[int, typer.Option(help="simulated UTC days")] = 5,
+) -> None:
+    """Shared learning under differential privacy (bench/dp_cost.py): SortingHat files as
+    users; base prior, + DP aggregate, + raw aggregate, old mechanism, shipped prior."""
+    import runpy
+
+    script = Path(__file__).resolve().parents[2] / "bench" / "dp_cost.py"
+    if not script.exists():
+        err.print(f"[red]error:[/] {script} not found (run from a source checkout)")
+        raise typer.Exit(2)
+    sys.argv = [str(script), "--seeds", str(seeds), "--days", str(days)]
     runpy.run_path(str(script), run_name="__main__")
 
 

@@ -8,7 +8,12 @@ in between is replaced by one that reloads the users from the store and finds th
 ids there: a redelivered correction is a ``duplicate``, never applied twice.
 
 The prior follower reads ``aurora.prior-updates`` on EVERY worker (no consumer group, all of
-its single partition, from the start) and learns each update once, in topic order.
+its single partition, from the start) and learns each update once, in topic order: the old
+per-correction ``prior-update`` events and the central-DP ``shared-aggregate`` releases
+(``privacy/aggregate.py``). It also publishes this worker's own releases: when the learner's
+pending aggregate is ready (``Learner.take_release``), the noised release is saved with the
+prior state first, then sent; one saved but not yet read back is sent again, same id and
+same noise, after a restart (``Learner.unsent``).
 """
 
 from __future__ import annotations
@@ -23,12 +28,20 @@ from aurora_stream.identity import CORRECTIONS as CORRECTIONS_QUOTA
 from aurora_stream.learn.outcomes import (
     learn_events,
     prior_update_event,
+    release_event,
     to_correction,
     to_prior_update,
+    to_release,
 )
 from aurora_stream.wire import deadletter
 from aurora_stream.wire.delivery import Outbox
-from aurora_stream.wire.records import Correction, InvalidEvent, PriorUpdateEvent, decode
+from aurora_stream.wire.records import (
+    Correction,
+    InvalidEvent,
+    PriorUpdateEvent,
+    SharedAggregateEvent,
+    decode,
+)
 from aurora_stream.wire.topics import CORRECTIONS, LEARN_EVENTS, PRIOR_UPDATES, user_key
 
 log = logging.getLogger("aurora.learn")
@@ -96,7 +109,7 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
 
     @app.task
     async def follow_prior_updates() -> None:
-        await PriorFollower(app.conf.broker, runtime).run()
+        await PriorFollower(app.conf.broker, runtime, topic=topics[PRIOR_UPDATES]).run()
 
     @app.on_partitions_revoked.connect
     async def forget_users(app: Any, revoked: Any, **kwargs: Any) -> None:
@@ -109,10 +122,48 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
 class PriorFollower:
     """Reads every prior update on every worker and learns it once (see the module docstring)."""
 
-    def __init__(self, brokers: Any, runtime: Any, save_every: float = 1.0) -> None:
+    def __init__(self, brokers: Any, runtime: Any, save_every: float = 1.0,
+                 topic: Any = None) -> None:
         self.bootstrap = ",".join(f"{u.host}:{u.port}" for u in brokers)
         self.runtime = runtime
         self.save_every = save_every
+        self.topic = topic  # where this worker publishes its releases (None: it does not)
+        self._sent: set[str] = set()
+
+    def _apply(self, value: bytes, offset: int) -> None:
+        learner, metrics = self.runtime.learner, self.runtime.metrics
+        try:
+            if b'"release_id"' in value:
+                rel = to_release(decode(SharedAggregateEvent, value))
+                if learner.apply_release(rel):
+                    metrics.shared_releases.inc()
+                return
+            update = to_prior_update(decode(PriorUpdateEvent, value))
+        except (InvalidEvent, ValueError, TypeError) as exc:
+            log.warning("skipping invalid prior update at offset %d: %s", offset, exc)
+            return
+        if learner.apply_prior_update(update):
+            metrics.prior_updates.inc()
+        self.runtime.pending_prior.discard(update.update_id)
+
+    async def publish_releases(self) -> None:
+        """Noise the pending aggregate if it is ready, save, then send what is unsent."""
+        learner = self.runtime.learner
+        if self.topic is None or learner.batch_open:
+            return
+        fresh = learner.take_release()
+        todo = [r for r in learner.unsent if r.release_id not in self._sent]
+        if not todo:
+            return
+        if fresh is not None or learner.prior_dirty:
+            learner.save_prior()  # durable before it leaves: never noised twice
+        outbox = Outbox()
+        for rel in todo:
+            await outbox.send(self.topic, key=rel.release_id.encode(),
+                              value=release_event(rel).to_bytes())
+        await outbox.flush()
+        self._sent.update(r.release_id for r in todo)
+        self.runtime.metrics.shared_published.inc(len(todo))
 
     async def run(self) -> None:
         kafka = AIOKafkaConsumer(PRIOR_UPDATES, bootstrap_servers=self.bootstrap, group_id=None,
@@ -126,15 +177,11 @@ class PriorFollower:
                 batch = await kafka.getmany(timeout_ms=200, max_records=500)
                 for msgs in batch.values():
                     for m in msgs:
-                        try:
-                            update = to_prior_update(decode(PriorUpdateEvent, m.value))
-                        except (InvalidEvent, ValueError, TypeError) as exc:
-                            log.warning("skipping invalid prior update at offset %d: %s",
-                                        m.offset, exc)
-                            continue
-                        if learner.apply_prior_update(update):
-                            self.runtime.metrics.prior_updates.inc()
-                        self.runtime.pending_prior.discard(update.update_id)
+                        self._apply(m.value, m.offset)
+                try:
+                    await self.publish_releases()
+                except Exception as exc:  # kept in ``unsent``: sent again next time
+                    log.warning("could not publish a shared-aggregate release: %s", exc)
                 now = time.monotonic()
                 # a new prior version changes every served model version: the L0 cache
                 # misses by itself; saving promptly keeps the embedded mode's prior durable

@@ -19,11 +19,20 @@ recommended value) it, in order:
    rule after ``k`` consistent corrections (``LearnedRules.learn_one``);
 4. (``commit``, after the state write) evicts the corrected cache entry and the user's
    other entries (their model version changed);
-5. charges the user's privacy budget for a privatized example of the correction
-   (``PrivacyGuard.share``); the returned ``PriorUpdate`` (id = the correction id) is
-   published on ``aurora.prior-updates``, and EVERY worker, this one included, learns it
-   into its prior from that topic, in topic order (``apply_prior_update``), so all
-   workers hold the same prior and the same prior version.
+5. charges the user's privacy budget for the correction's part in the shared prior
+   (``PrivacyGuard.charge``, saved in her ``UserState`` with the correction's effect, so
+   a crash can only under-share, never spend twice) and, once that state is written
+   (``commit``), adds it to this worker's ``pending`` central-DP aggregate
+   (``privacy/aggregate.py``). ``take_release`` noises the pending aggregate ONCE when it
+   covers ``release_users`` user-days or its UTC day is over; the release is saved with
+   the prior state before it is published on ``aurora.prior-updates``, and EVERY worker,
+   this one included, applies it from that topic, once per release id, in topic order
+   (``apply_release``), so all workers hold the same prior and the same prior version.
+   The pending aggregate is saved with the prior state (``save_prior``); contributions
+   added since the last save are lost if the worker dies: that only under-shares.
+   With ``PrivacyGuard(mechanism="example")`` the old path is kept: one local-DP example
+   per correction (``PrivacyGuard.share``, ``apply_prior_update``); old updates on the
+   topic are always learned.
 
 An **acceptance** trains nothing (so the cached answer keeps its version and its TTL
 doubles): it extends the cache entry, counts a success for the deciding learned rule, and
@@ -37,6 +46,7 @@ replays only the updates it has not seen.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -46,6 +56,7 @@ from aurora_stream.learn.prior_state import PRIOR_NAME, prior_from_bytes, prior_
 from aurora_stream.learn.rules import LearnedRules, Rule
 from aurora_stream.learn.state import UserState, store_name
 from aurora_stream.learn.store import StateStore
+from aurora_stream.privacy.aggregate import Pending, Release, SharedStats, release
 from aurora_stream.privacy.dp import PriorUpdate, PrivacyGuard
 from aurora_stream.recommend.cache import Cache
 from aurora_stream.recommend.layer import Column, UserStateUnavailable
@@ -118,6 +129,9 @@ class LearnOutcome:
     label: dict[str, str] = field(default_factory=dict)
     rule_induced: Rule | None = None
     prior_update: PriorUpdate | None = None
+    contribution: tuple[dict[str, float], str, dict[str, float], str] | None = None
+    """(fingerprint, feature type, the prior's distribution, UTC day) of a correction
+    charged for the central-DP aggregate; joins ``Learner.pending`` at ``commit``."""
     switch: ModelSwitch | None = None
     model_version: str = ""
     accepted: bool = False
@@ -133,7 +147,8 @@ class Learner:
                  champion: ChampionChallenger | None = None, store: StateStore | None = None,
                  max_seen: int = 10_000, prior_store: StateStore | None = None,
                  on_cache_error: Callable[[Exception], None] | None = None,
-                 symbolic: RuleSet | None = None) -> None:
+                 symbolic: RuleSet | None = None, release_users: int = 1000,
+                 worker_id: str | None = None) -> None:
         self.bank = bank
         self.symbolic = symbolic if symbolic is not None else RuleSet()
         self.rules = rules if rules is not None else LearnedRules()
@@ -149,6 +164,10 @@ class Learner:
         self.prior_applied: OrderedDict[str, None] = OrderedDict()  # prior update ids
         self.prior_dirty = False  # learned prior updates not saved yet
         self.batch_open = False  # the learn agent is between apply and commit
+        self.pending = Pending()  # this worker's central-DP aggregate, not released yet
+        self.unsent: list[Release] = []  # noised and saved, not read back from the topic
+        self.release_users = release_users
+        self.worker_id = worker_id or uuid.uuid4().hex[:8]
 
     # --- users' state -------------------------------------------------------------------
     def ensure(self, user_id: str) -> None:
@@ -260,8 +279,12 @@ class Learner:
             out.learned = True
             out.rule_induced = self.rules.learn_one(
                 Column.from_fingerprint(fp, user, event.fingerprint_key), y)
-            out.prior_update = self.privacy.share(user, fp, y["feature_type"],
-                                                  update_id=event.correction_id)
+            if self.privacy.mechanism == "example":
+                out.prior_update = self.privacy.share(user, fp, y["feature_type"],
+                                                      update_id=event.correction_id)
+            elif self.privacy.charge(user):
+                out.contribution = (fp, y["feature_type"], self.bank.raw_prior_proba(fp),
+                                    self.privacy.today())
         out.label = y
         out.model_version = self.bank.version(user)
         seen[event.correction_id] = None
@@ -273,6 +296,11 @@ class Learner:
         """Save the users these outcomes changed, then update the cache (best effort)."""
         outcomes = [o for o in outcomes if not o.duplicate]
         self.save({o.user_id for o in outcomes})
+        for o in outcomes:  # charged and saved: now it may join the shared aggregate
+            if o.contribution is not None:
+                fp, ft, proba, day = o.contribution
+                self.pending.add(o.user_id, fp, ft, proba, day)
+                self.prior_dirty = True
         if self.cache is None:
             return
         try:
@@ -306,10 +334,40 @@ class Learner:
                 self.prior_applied.popitem(last=False)
         return True
 
+    def take_release(self) -> Release | None:
+        """Noise the pending aggregate once, if it is ready (see the module docstring), and
+        keep the release in ``unsent``; the caller saves (``save_prior``) and only then
+        publishes it."""
+        if not self.pending.ready(self.release_users, self.privacy.today()):
+            return None
+        rel = release(self.pending, self.privacy.epsilon,
+                      f"{self.worker_id}-{uuid.uuid4().hex[:12]}")
+        self.pending = Pending()
+        self.unsent.append(rel)
+        self.prior_dirty = True
+        return rel
+
+    def apply_release(self, rel: Release) -> bool:
+        """Add one central-DP release to the shared prior, once per release id (False for
+        one already applied). Every worker calls this for every release of
+        ``aurora.prior-updates``, in topic order."""
+        self.unsent = [r for r in self.unsent if r.release_id != rel.release_id]
+        if self.bank.shared is None:
+            self.bank.shared = SharedStats()
+        applied = self.bank.shared.apply(rel)
+        self.prior_dirty = True
+        return applied
+
     def save_prior(self) -> None:
-        """Write the shared prior and the ids of the updates it learned (signed)."""
+        """Write the shared prior, the ids of the updates it learned, the shared statistics,
+        the pending aggregate and the unsent releases (signed, one write)."""
         if self.prior_store is not None:
-            self.prior_store.save(PRIOR_NAME, prior_to_bytes(self.bank, list(self.prior_applied)))
+            shared = self.bank.shared
+            extra = {"shared": {} if shared is None else shared.to_doc(),
+                     "pending": self.pending.to_doc(),
+                     "unsent": [r.to_dict() for r in self.unsent]}
+            self.prior_store.save(PRIOR_NAME, prior_to_bytes(
+                self.bank, list(self.prior_applied), extra))
             self.prior_dirty = False
 
     def load_prior_state(self) -> bool:
@@ -319,10 +377,15 @@ class Learner:
         data = self.prior_store.load(PRIOR_NAME)
         if data is None:
             return False
-        applied = prior_from_bytes(data, self.bank)
+        extra: dict = {}
+        applied = prior_from_bytes(data, self.bank, extra)
         if applied is None:
             log.warning("saved prior was learned over another shipped prior; starting from "
                         "the shipped %s", self.bank.prior_tag)
             return False
         self.prior_applied = OrderedDict.fromkeys(applied)
+        if extra.get("shared"):
+            self.bank.shared = SharedStats.from_doc(extra["shared"])
+        self.pending = Pending.from_doc(extra.get("pending", {}))
+        self.unsent = [Release.from_dict(r) for r in extra.get("unsent", [])]
         return True

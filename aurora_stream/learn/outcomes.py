@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 
 from aurora_stream.learn.learner import Correction, InvalidCorrection, LearnOutcome, Triple
+from aurora_stream.privacy.aggregate import Release
 from aurora_stream.privacy.dp import PriorUpdate
 from aurora_stream.recommend.seal import check
 from aurora_stream.wire.records import Correction as CorrectionEvent
-from aurora_stream.wire.records import LearnEvent, PriorUpdateEvent
+from aurora_stream.wire.records import LearnEvent, PriorUpdateEvent, SharedAggregateEvent
 
 _ECHO = ("fingerprint", "fingerprint_key", "model_version", "feature_type", "transformation",
          "imputation", "layer", "provenance")
@@ -74,3 +75,16 @@ def to_prior_update(event: PriorUpdateEvent) -> PriorUpdate:
     return PriorUpdate({str(k): float(v) for k, v in event.fingerprint.items()},
                        {str(k): str(v) for k, v in event.label.items()}, float(event.epsilon),
                        event.update_id)
+
+
+def release_event(rel: Release) -> SharedAggregateEvent:
+    """A central-DP release as it goes on ``aurora.prior-updates`` (no user, no count)."""
+    return SharedAggregateEvent(release_id=rel.release_id, domain=rel.domain,
+                                observed=list(rel.observed), expected=list(rel.expected),
+                                epsilon=rel.epsilon, created_at=time.time())
+
+
+def to_release(event: SharedAggregateEvent) -> Release:
+    """The learner's view of a release read from ``aurora.prior-updates``."""
+    return Release(event.release_id, tuple(map(float, event.observed)),
+                   tuple(map(float, event.expected)), float(event.epsilon), event.domain)

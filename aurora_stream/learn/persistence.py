@@ -55,7 +55,8 @@ def user_store(home: Path, *, redis_url: str | None, key_hex: str | None) -> Sta
 
 def build_learner(home: Path, cache: object, *, epsilon_per_day: float = 1.0,
                   rule_support: int = 3, redis_url: str | None = None,
-                  key_hex: str | None = None, on_cache_error=None) -> Learner:
+                  key_hex: str | None = None, on_cache_error=None,
+                  dp_mechanism: str = "aggregate", dp_release_users: int = 1000) -> Learner:
     """A learner over the shipped prior (or the saved one), with users loaded on demand."""
     local = local_store(home, key_hex)
     message = upgrade_home(local)
@@ -64,7 +65,8 @@ def build_learner(home: Path, cache: object, *, epsilon_per_day: float = 1.0,
         print(message, file=sys.stderr)
     users = user_store(home, redis_url=redis_url, key_hex=key_hex) if redis_url else local
     learner = Learner(load_prior(), LearnedRules(k=rule_support), cache,  # type: ignore[arg-type]
-                      PrivacyGuard(daily_budget=epsilon_per_day), ChampionChallenger(),
-                      store=users, prior_store=local, on_cache_error=on_cache_error)
+                      PrivacyGuard(daily_budget=epsilon_per_day, mechanism=dp_mechanism),
+                      ChampionChallenger(), store=users, prior_store=local,
+                      on_cache_error=on_cache_error, release_users=dp_release_users)
     learner.load_prior_state()
     return learner

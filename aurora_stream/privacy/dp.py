@@ -1,7 +1,11 @@
 """What leaves a user's scope: differentially private updates to the shared global prior.
 
-A user's own models learn from their corrections exactly. The shared prior learns only
-from a ``PriorUpdate`` built here under **local** differential privacy, per correction:
+A user's own models learn from their corrections exactly. By default (``mechanism=
+"aggregate"``) the shared prior learns only from central-DP releases of many users'
+corrections (``privacy/aggregate.py``): ``charge`` spends ``epsilon`` of the user's daily
+budget per correction that joins a worker's aggregate. The older mechanism
+(``mechanism="example"``, kept for comparison and still read from the topic) builds a
+``PriorUpdate`` here under **local** differential privacy, per correction:
 
 * the **feature type** (9 labels) by k-ary randomized response, diffprivlib's
   ``ExponentialCategorical`` with utility 1 between distinct labels:
@@ -58,6 +62,9 @@ if TYPE_CHECKING:
 SHARED_FEATURES: dict[str, tuple[float, float, str]] = {
     name: (f.dp[0], f.dp[1], f.bucket) for name, f in FIELDS.items() if f.dp is not None}
 Clock = Callable[[], float]
+MECHANISMS = ("aggregate", "example")
+"""``aggregate``: central-DP sums released by the worker (privacy/aggregate.py, default);
+``example``: the old local-DP example per correction (``share``)."""
 
 
 @dataclass(frozen=True)
@@ -95,9 +102,13 @@ class PrivacyGuard:
 
     def __init__(self, epsilon: float = 0.25, daily_budget: float = 1.0,
                  label_share: float = 0.5, clock: Clock = time.time,
-                 seed: int | None = None, keep_days: int = 31) -> None:
+                 seed: int | None = None, keep_days: int = 31,
+                 mechanism: str = "aggregate") -> None:
         if epsilon < 0 or daily_budget < 0 or not 0 < label_share < 1:
             raise ValueError("epsilon and budget must be >= 0 and 0 < label_share < 1")
+        if mechanism not in MECHANISMS:
+            raise ValueError(f"mechanism must be one of {MECHANISMS}")
+        self.mechanism = mechanism
         self.epsilon = epsilon
         self.daily_budget = daily_budget
         self.label_share = label_share
@@ -132,14 +143,13 @@ class PrivacyGuard:
         return acc
 
     # --- releasing --------------------------------------------------------------------
-    def share(self, user_id: str, fp: dict[str, float], feature_type: str,
-              update_id: str = "") -> PriorUpdate | None:
-        """The privatized update for one correction, charged to today's budget; ``None``
-        when sharing is off or the budget would be exceeded."""
+    def charge(self, user_id: str) -> bool:
+        """Spend ``epsilon`` of today's budget of ``user_id`` for one correction that joins
+        the central-DP aggregate (``privacy/aggregate.py``); False (nothing spent, the
+        correction is not shared) when sharing is off or the budget would be exceeded.
+        The spending is part of the user's ``UserState``, saved with the correction."""
         if not self.enabled:
-            return None
-        if feature_type not in FEATURE_TYPES:
-            raise ValueError(f"unknown feature type {feature_type!r}")
+            return False
         from diffprivlib.utils import BudgetError
 
         acc = self.accountant(user_id)
@@ -150,10 +160,27 @@ class PrivacyGuard:
             acc.spend(self.epsilon, 0.0)
         except BudgetError:
             day.refused += 1
-            return None
+            return False
         day.spent.append(self.epsilon)
         self._shared_total[user_id] = self._shared_total.get(user_id, 0) + 1
         self._prune(user_id)
+        return True
+
+    @property
+    def per_day(self) -> int:
+        """K: corrections of one user that can be shared per UTC day."""
+        return int(self.daily_budget / self.epsilon + 1e-9) if self.enabled else 0
+
+    def share(self, user_id: str, fp: dict[str, float], feature_type: str,
+              update_id: str = "") -> PriorUpdate | None:
+        """The privatized update for one correction, charged to today's budget; ``None``
+        when sharing is off or the budget would be exceeded."""
+        if not self.enabled:
+            return None
+        if feature_type not in FEATURE_TYPES:
+            raise ValueError(f"unknown feature type {feature_type!r}")
+        if not self.charge(user_id):
+            return None
         return PriorUpdate(self._noisy_features(fp), {"feature_type": self._noisy_label(
             feature_type)}, self.epsilon, update_id)
 
@@ -195,10 +222,11 @@ class PrivacyGuard:
         spent = float(sum(day.spent))
         eps_l = self.epsilon * self.label_share
         eps_f = self.epsilon * (1 - self.label_share) / len(SHARED_FEATURES)
-        return {
+        out = {
             "user": user_id,
             "day": self.today(),
             "sharing_enabled": self.enabled,
+            "mechanism": self.mechanism,
             "epsilon_spent_today": round(spent, 6),
             "daily_budget": self.daily_budget,
             "epsilon_remaining_today": round(max(self.daily_budget - spent, 0.0), 6),
@@ -206,6 +234,31 @@ class PrivacyGuard:
             "shared_today": len(day.spent),
             "not_shared_today_budget_spent": day.refused,
             "shared_total": self._shared_total.get(user_id, 0),
+        }
+        if self.mechanism == "aggregate":
+            from aurora_stream.privacy import aggregate as agg
+
+            return out | {
+                "shared": {
+                    "what": f"your corrected feature types join this worker's aggregate: per "
+                            f"region x type ({agg.N_REGIONS} fixed public regions of value "
+                            f"shape, distinct count and uniqueness x {agg.N_TYPES} types), "
+                            f"counts of corrections and the prior's expected probability",
+                    "release": f"summed over many users (released at "
+                               f">= the worker's threshold of user-days or at the UTC day's "
+                               f"end), Laplace noise added ONCE per release (diffprivlib, "
+                               f"L1 sensitivity {agg.SENSITIVITY:g} per correction, epsilon "
+                               f"{self.epsilon:g} per correction); no user id, no exact count",
+                    "per_day": f"at most {self.per_day} of your corrections per UTC day "
+                               f"({self.daily_budget:g} / {self.epsilon:g})",
+                },
+                "never_shared": ["single corrections", "fingerprints", "transformation",
+                                 "imputation", "name flags", "raw values", "column names",
+                                 "your user id"],
+                "composition": "group privacy within a release (k corrections: k x epsilon), "
+                               "basic composition across releases, per user per UTC day",
+            }
+        return out | {
             "shared": {
                 "feature_type": f"randomized response over {len(FEATURE_TYPES)} types "
                                 f"(diffprivlib ExponentialCategorical), epsilon {eps_l:g}",

@@ -52,6 +52,8 @@ from aurora_stream.profile.fields import FIELDS
 if TYPE_CHECKING:
     from river import base
 
+    from aurora_stream.privacy.aggregate import SharedStats
+
 # River is imported where a model is first made or unpickled, not with this module: its
 # linear_model package imports scipy.stats (~1 s), and the worker's app and agents import
 # this module while a cold `aurora run` waits for its consumer group (service/worker.py).
@@ -263,7 +265,27 @@ class ModelBank:
     def __post_init__(self) -> None:
         self.prior = Learners({t: self.prior_factory() for t in TARGETS})
 
+    shared: SharedStats | None = field(init=False, default=None)
+    """Statistics released by many users under central DP (``privacy/aggregate.py``),
+    applied to the prior's feature-type distribution; ``None`` until the first release."""
+
     # --- predicting -----------------------------------------------------------------
+    def raw_prior_proba(self, fp: dict[str, float], target: str = "feature_type"
+                        ) -> dict[str, float]:
+        """The prior's own model, without shared statistics (what a release's
+        ``expected`` sums are made of)."""
+        return _normalised(self.prior.models[target].predict_proba_one(fp))
+
+    def prior_proba(self, fp: dict[str, float], target: str = "feature_type"
+                    ) -> dict[str, float]:
+        """The shared prior as served: its model, and for the feature type the shared
+        statistics' factors of the column's region."""
+        p = self.raw_prior_proba(fp, target)
+        shared = self.shared
+        if shared is None or target != "feature_type":
+            return p
+        return shared.calibrate(fp, p)
+
     def user_weight(self, user_id: str, fp: dict[str, float] | None = None,
                     target: str = "feature_type") -> float:
         """How much the user's own learning counts: for a column ``fp``, the local
@@ -301,7 +323,7 @@ class ModelBank:
         out: dict[str, dict[str, float]] = {}
         if u is None or u.n == 0:
             for t in TARGETS:
-                out[t] = _normalised(self.prior.models[t].predict_proba_one(fp))
+                out[t] = self.prior_proba(fp, t)
             return out
         z, region = onehot(fp), region_key(fp)
         for t in TARGETS:
@@ -315,7 +337,7 @@ class ModelBank:
         evidence (see ``learn_one``), as another local expert would serve it (the L5
         challenger)."""
         u = self.users.get(user_id)
-        p = _normalised(self.prior.models[target].predict_proba_one(fp))
+        p = self.prior_proba(fp, target)
         if u is None or u.n == 0:
             return p
         model = u.models[target] if local is None else local
@@ -326,7 +348,7 @@ class ModelBank:
                     p: dict[str, float] | None = None,
                     shadow: Evidence | None = None) -> dict[str, float]:
         if p is None:
-            p = _normalised(self.prior.models[t].predict_proba_one(fp))
+            p = self.prior_proba(fp, t)
         ad = u.adapters.get(t)
         a = ad.proba(p, z) if ad is not None else p
         w = self._local_weight(u, t, region, shadow)
@@ -362,7 +384,7 @@ class ModelBank:
             if t not in u.models:
                 continue
             # test, then train (prequential): the evidence that weighs the local expert
-            p = _normalised(self.prior.models[t].predict_proba_one(fp))
+            p = self.prior_proba(fp, t)
             ad = u.adapters.get(t)
             if ad is None:
                 ad = u.adapters[t] = PriorAdapter(self.adapter_lr)
@@ -399,7 +421,10 @@ class ModelBank:
 
     # --- versions -------------------------------------------------------------------
     def prior_version(self) -> str:
-        return self.prior_tag if self.prior.n == 0 else f"{self.prior_tag}.{self.prior.n}"
+        """``tag``, ``.n`` after n learned updates, ``.sK`` after K shared releases."""
+        v = self.prior_tag if self.prior.n == 0 else f"{self.prior_tag}.{self.prior.n}"
+        k = 0 if self.shared is None else self.shared.releases
+        return f"{v}.s{k}" if k else v
 
     def mark_prior(self, tag: str) -> None:
         """Name the current prior state (e.g. after a build) and restart its update count."""

@@ -146,6 +146,12 @@ class Metrics:
             self.refusals.labels(kind=kind)
         self.prior_updates = Counter("aurora_prior_updates_applied",
                                      "Shared-prior updates learned by this worker", registry=r)
+        self.shared_releases = Counter(
+            "aurora_shared_releases_applied",
+            "Central-DP aggregate releases applied to this worker's shared prior", registry=r)
+        self.shared_published = Counter(
+            "aurora_shared_releases_published",
+            "Central-DP aggregate releases this worker noised and published", registry=r)
         self.state_unavailable = Counter(
             "aurora_user_state_unavailable",
             "Recommendations served from the prior because a user's state could not be read",
@@ -163,19 +169,19 @@ class Metrics:
             self.refusals.labels(kind=cls).inc()
 
     def count_privacy_refusals(self, privacy: Any) -> None:
-        """Count ``privacy_budget`` refusals of this PrivacyGuard (``share`` returning None
-        while sharing is enabled means the user's daily budget is spent)."""
+        """Count ``privacy_budget`` refusals of this PrivacyGuard (``charge`` refusing while
+        sharing is enabled means the user's daily budget is spent; ``share`` charges too)."""
         if getattr(privacy, "_aurora_counted", False):
             return
-        share = privacy.share
+        charge = privacy.charge
 
         def counted(*args: Any, **kwargs: Any) -> Any:
-            update = share(*args, **kwargs)
-            if update is None and privacy.enabled:
+            ok = charge(*args, **kwargs)
+            if not ok and privacy.enabled:
                 self.refusals.labels(kind="privacy_budget").inc()
-            return update
+            return ok
 
-        privacy.share = counted
+        privacy.charge = counted
         privacy._aurora_counted = True
 
     def serve(self, port: int, host: str = "127.0.0.1") -> None:

@@ -462,7 +462,7 @@ value="correct">Correct: {selects}<button class="correct" id="correct-{rid}">Cor
                                     epsilon_per_day=st.epsilon_per_day,
                                     rule_support=st.rule_support,
                                     redis_url=st.redis_url if st.shared_state else None,
-                                    key_hex=st.state_key)
+                                    key_hex=st.state_key, dp_mechanism=st.dp_mechanism)
             learner.ensure(user)
             return learner
 

@@ -48,6 +48,8 @@ class Runtime:
         cache = DegradingCache(inner, on_error=cache_error)
         learner = build_learner(settings.ensure_home(), cache,
                                 epsilon_per_day=settings.epsilon_per_day,
+                                dp_mechanism=settings.dp_mechanism,
+                                dp_release_users=settings.dp_release_users,
                                 rule_support=settings.rule_support,
                                 redis_url=settings.redis_url if settings.shared_state else None,
                                 key_hex=settings.state_key)

@@ -247,6 +247,27 @@ class PriorUpdateEvent(Event):
     created_at: float
 
 
+class SharedAggregateEvent(Event):
+    """One central-DP release of many users' corrections for the shared prior: noised sums
+    over a fixed public domain (no user, no raw value, no name; privacy/aggregate.py)."""
+
+    schema_name = "shared-aggregate"
+    description = (
+        "Laplace-noised sums over the fixed domain (regions of the shared fingerprint "
+        "features x feature types): corrections observed per type and the prior's expected "
+        "probability mass; every worker adds it to its shared prior once per release_id, in "
+        "topic order. Published on aurora.prior-updates beside the older prior-update events."
+    )
+    constraints = {"release_id": _ID, "epsilon": {"minimum": 0}, "domain": _ID}
+
+    release_id: str
+    domain: str
+    observed: list[float]
+    expected: list[float]
+    epsilon: float
+    created_at: float
+
+
 class DeadLetter(Event):
     """An event an agent could not accept, with where it came from and why."""
 
@@ -285,7 +306,7 @@ class Refusal(Event):
 
 RECORDS: tuple[type[Event], ...] = (
     CsvChunk, RejectedRow, ColumnChunk, ColumnProfile, Recommendation, ReviewRequest,
-    Correction, LearnEvent, PriorUpdateEvent, DeadLetter, Refusal,
+    Correction, LearnEvent, PriorUpdateEvent, SharedAggregateEvent, DeadLetter, Refusal,
 )
 
 E = TypeVar("E", bound=Event)

@@ -48,6 +48,12 @@ class TopicSpec:
     raw: bool
     key: str
     schema: str
+    also: tuple[str, ...] = ()  # further schemas the topic carries (aurora.prior-updates)
+
+    @property
+    def schemas(self) -> tuple[str, ...]:
+        """Every schema of the events on this topic."""
+        return (self.schema, *self.also)
 
     @property
     def config(self) -> dict[str, str]:
@@ -59,7 +65,8 @@ class TopicSpec:
 def specs(path: Path = SPEC_PATH) -> dict[str, TopicSpec]:
     """All topic specs by name."""
     data = tomllib.loads(path.read_text())["topics"]
-    return {name: TopicSpec(name=name, **spec) for name, spec in data.items()}
+    return {name: TopicSpec(name=name, **{**spec, "also": tuple(spec.get("also", ()))})
+            for name, spec in data.items()}
 
 
 def raw_topics() -> set[str]:

@@ -182,7 +182,8 @@ def test_users_are_isolated_when_nothing_is_shared(bank: ModelBank) -> None:
 
 
 def test_only_the_dp_prior_carries_anything_across_users(bank: ModelBank) -> None:
-    learner, rec = setup(bank, PrivacyGuard(epsilon=0.25, daily_budget=1.0, seed=3))
+    learner, rec = setup(bank, PrivacyGuard(epsilon=0.25, daily_budget=1.0, seed=3,
+                                            mechanism="example"))  # the old local-DP path
     before = bank.prior_version()
     views = variants(SENTENCE, 5) + variants(INT_CODES, 5) + variants(PRICE, 5)
     updates = [learner.learn(correction(rec.recommend(v, (), "ann"), v, "ann", **DROP))
@@ -200,7 +201,7 @@ def test_one_users_state_moves_to_another_worker(bank: ModelBank, _prior: ModelB
     from aurora_stream.learn.store import RedisStore
 
     store = RedisStore(redis_url, KEY, prefix="test-learner-user")
-    learner, rec = setup(bank, PrivacyGuard(epsilon=0.25, seed=5), store)
+    learner, rec = setup(bank, PrivacyGuard(epsilon=0.25, seed=5, mechanism="example"), store)
     views = variants(SENTENCE, 4) + variants(INT_CODES, 3)
     published = []  # the PriorUpdates the agent publishes for every worker
     for i, v in enumerate(views):
@@ -215,7 +216,7 @@ def test_one_users_state_moves_to_another_worker(bank: ModelBank, _prior: ModelB
     expected = answers(Recommender(bank, learned_rules=learner.rules), views, "ann")
 
     other = _prior.copy()  # another worker: same prior, never saw ann or bob
-    worker, _ = setup(other, PrivacyGuard(epsilon=0.25), store)
+    worker, _ = setup(other, PrivacyGuard(epsilon=0.25, mechanism="example"), store)
     worker.ensure("ann")
     worker.ensure("carol")
     assert other.corrections("carol") == 0

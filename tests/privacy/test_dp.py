@@ -1,5 +1,6 @@
-"""Local DP for the shared prior: budgets stop sharing, noise changes the distribution,
-the report tells the truth, and spending survives a restart."""
+"""The old local-DP mechanism for the shared prior (``mechanism="example"``): budgets stop
+sharing, noise changes the distribution, the report tells the truth, and spending survives a
+restart."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def event(i: int, user: str = "ann") -> Correction:
 def test_budget_exhaustion_stops_sharing_but_not_learning(bank: ModelBank) -> None:
     clock = Clock()
     learner = Learner(bank, privacy=PrivacyGuard(epsilon=0.3, daily_budget=1.0, clock=clock,
-                                                 seed=1))
+                                                 seed=1, mechanism="example"))
     outs = [learner.apply(event(i)) for i in range(6)]
     assert [o.prior_update is not None for o in outs] == [True] * 3 + [False] * 3
     assert all(o.learned for o in outs) and bank.corrections("ann") == 6
@@ -55,7 +56,8 @@ def test_budget_exhaustion_stops_sharing_but_not_learning(bank: ModelBank) -> No
 
 def test_the_report_is_accurate() -> None:
     clock = Clock()
-    guard = PrivacyGuard(epsilon=0.25, daily_budget=1.0, clock=clock, seed=2)
+    guard = PrivacyGuard(epsilon=0.25, daily_budget=1.0, clock=clock, seed=2,
+                         mechanism="example")
     for _ in range(6):
         guard.share("ann", FP, "categorical")
     r = privacy_report(guard, "ann")
@@ -95,10 +97,25 @@ def test_the_update_is_noised_and_carries_only_what_is_declared() -> None:
 def test_spending_persists_through_the_store(tmp_path, bank: ModelBank) -> None:
     clock = Clock()
     store = DirectoryStore(tmp_path, b"k" * 32)
-    learner = Learner(bank, privacy=PrivacyGuard(epsilon=0.5, clock=clock), store=store)
+    old = "example"  # the old local-DP path (one update per correction)
+    learner = Learner(bank, privacy=PrivacyGuard(epsilon=0.5, clock=clock, mechanism=old),
+                      store=store)
     learner.learn(event(0))
-    again = Learner(ModelBank(), privacy=PrivacyGuard(epsilon=0.5, clock=clock), store=store)
+    again = Learner(ModelBank(), privacy=PrivacyGuard(epsilon=0.5, clock=clock, mechanism=old),
+                    store=store)
     again.ensure("ann")
     assert again.privacy.report("ann") == learner.privacy.report("ann")
     assert again.apply(event(1)).prior_update is not None  # 0.5 + 0.5 = 1.0: allowed
     assert again.apply(event(2)).prior_update is None  # spent, also across the restart
+
+
+def test_the_report_describes_the_aggregate_release_by_default() -> None:
+    clock = Clock()
+    guard = PrivacyGuard(clock=clock)
+    assert [guard.charge("ann") for _ in range(5)] == [True] * 4 + [False]
+    r = privacy_report(guard, "ann")
+    assert r["mechanism"] == "aggregate" and r["epsilon_spent_today"] == 1.0
+    assert (r["shared_today"], r["not_shared_today_budget_spent"]) == (4, 1)
+    assert "Laplace noise added ONCE per release" in r["shared"]["release"]
+    assert "at most 4 of your corrections per UTC day" in r["shared"]["per_day"]
+    assert {"single corrections", "name flags", "your user id"} <= set(r["never_shared"])

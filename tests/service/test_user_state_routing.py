@@ -208,7 +208,8 @@ def test_every_worker_learns_a_prior_update_published_by_another(
 
     path = tmp_path / "f.csv"
     header = wide_csv(path, rows=200, seed=5)
-    workers, ports = _workers(broker, tmp_path, redis_url, 2)  # default DP budget: sharing on
+    # default DP budget, the old mechanism: one local-DP update per correction
+    workers, ports = _workers(broker, tmp_path, redis_url, 2, AURORA_DP_MECHANISM="example")
 
     async def main():
         await _start(workers, ports)
@@ -243,3 +244,60 @@ def test_every_worker_learns_a_prior_update_published_by_another(
         versions.add(bank.prior_version())
     # one version for all, counting this update and any earlier tests left on the broker
     assert len(versions) == 1 and versions.pop().startswith(f"{PRIOR_TAG}.")
+
+
+@pytest.mark.timeout(240)
+def test_every_worker_applies_the_dp_aggregate_one_of_them_released(
+        broker, redis_url: str, tmp_path: Path) -> None:
+    """The default central-DP path: a correction is charged on its owner, joins her worker's
+    pending aggregate, that worker noises and publishes ONE release (here at 1 user-day),
+    and every worker applies it once and saves the same shared prior."""
+    from aurora_stream.learn.persistence import local_store
+    from aurora_stream.learn.prior_state import PRIOR_NAME, prior_from_bytes
+    from aurora_stream.recommend.prior import PRIOR_TAG, load_prior
+
+    path = tmp_path / "f.csv"
+    header = wide_csv(path, rows=200, seed=6)
+    workers, ports = _workers(broker, tmp_path, redis_url, 2, AURORA_DP_RELEASE_USERS="1")
+
+    def applied() -> list[float]:
+        return [_counter(p, "aurora_shared_releases_applied_total") for p in ports]
+
+    async def main():
+        await _start(workers, ports)
+        recs = await _recommend(broker, path, unique("sharer"), len(header))
+        feedback = await FeedbackClient(broker.bootstrap).start()
+        try:
+            done = await feedback.send_and_wait(
+                [correction_for(recs[0], accepted=False, feature_type="categorical")], 30)
+        finally:
+            await feedback.stop()
+        assert [e.kind for e in done.values()] == ["applied"]
+        deadline = asyncio.get_running_loop().time() + 30
+        while applied() != [1.0, 1.0]:
+            assert asyncio.get_running_loop().time() < deadline, f"applied {applied()}"
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.5)  # the followers save their prior (every second)
+        published = [_counter(p, "aurora_shared_releases_published_total") for p in ports]
+        msgs = await read_topic(broker.bootstrap, "aurora.prior-updates",
+                                until=lambda m: len(m) >= 1, timeout=10)
+        return published, [orjson.loads(m.value) for m in msgs]
+
+    try:
+        published, bodies = asyncio.run(main())
+    finally:
+        for w in workers:
+            w.stop()
+    assert sorted(published) == [0.0, 1.0]  # one release, noised once, by its owner
+    assert [b["release_id"] for b in bodies] and all("user_id" not in b for b in bodies)
+    docs = []
+    for w in workers:  # each worker saved the same shared prior in its own home
+        bank, extra = load_prior(), {}
+        data = local_store(w.home, KEY).load(PRIOR_NAME)
+        assert data is not None and prior_from_bytes(data, bank, extra) is not None
+        docs.append(extra["shared"])
+        assert extra["unsent"] == [] and extra["pending"]["corrections"] == 0
+    assert docs[0] == docs[1] and docs[0]["releases"] == 1
+    assert docs[0]["applied"] == [bodies[0]["release_id"]]
+    assert any(v != 0 for row in docs[0]["observed"] for v in row)  # noised, not zeros
+    assert PRIOR_TAG
