@@ -167,7 +167,7 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
         if verdict == "duplicate":
             return False
         if verdict == "resend":  # the same file again under its id: answer it again
-            await _send_profile(outbox, cc.user_id, progress.profile or "")
+            await _send_profile(outbox, event, cc.user_id, progress.profile or "")
             return True
         runtime.metrics.column_chunks.inc()
         if verdict == "merged":
@@ -182,15 +182,17 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
             chunks=progress.acc.total or 0,
         )
         text = out.to_bytes().decode()
-        await _send_profile(outbox, cc.user_id, text)
+        await _send_profile(outbox, event, cc.user_id, text)
         progress.finish(text)
         finished[key] = progress
         return True
 
-    async def _send_profile(outbox: Outbox, user_id: str, profile_json: str) -> None:
-        # re-keyed by user: the recommend agent runs where the user's state lives
+    async def _send_profile(outbox: Outbox, event: Any, user_id: str,
+                            profile_json: str) -> None:
+        # re-keyed by user: the recommend agent runs where the user's state lives; signed
+        # with the column-chunk's credential, which the recommend agent verifies again
         await outbox.send(topics[COLUMN_PROFILES], key=user_key(user_id),
-                          value=profile_json.encode())
+                          value=profile_json.encode(), headers=_token_headers(event))
 
     timed_out: set[bytes] = set()  # columns the sweep refused (Faust tables are written only
     # while processing an event of their partition; the next chunk of such a column records it)
