@@ -15,6 +15,7 @@ from typing import Any
 from aurora_stream.identity import CHUNK_BYTES, TOKEN_HEADER
 from aurora_stream.identity.gate import Refused
 from aurora_stream.profile.columns import ChunkError, process_chunk
+from aurora_stream.profile.fingerprint import known_flags
 from aurora_stream.profile.progress import ColumnProgress, ColumnRefused
 from aurora_stream.profile.sketch import ColumnSketch
 from aurora_stream.wire import deadletter
@@ -177,7 +178,7 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
         view = progress.acc.sketch.view()  # may raise on a crafted sketch: dead-lettered
         out = ColumnProfile(
             dataset_id=cc.dataset_id, user_id=cc.user_id, column=cc.column,
-            n_columns=cc.n_columns, view=view.to_dict(), flags=cc.flags,
+            n_columns=cc.n_columns, view=view.to_dict(), flags=known_flags(cc.flags),
             rows=int(view.count or 0), rows_rejected=progress.rejected,
             chunks=progress.acc.total or 0,
         )

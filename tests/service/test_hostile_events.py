@@ -190,3 +190,30 @@ def test_column_profiles_are_verified_like_every_other_input(broker, aurora_home
             return answered
 
     assert len(asyncio.run(main())) == 3
+
+
+@pytest.mark.timeout(120)
+def test_flags_outside_the_vocabulary_stop_at_the_profile_stage(broker, aurora_home) -> None:
+    """An edge-mode column-chunk is written by the publisher: its flags may hold anything (a
+    column name, a raw value). The profile keeps only NAME_FLAGS tokens, so nothing else
+    reaches aurora.column-profiles (or what follows it). Before, the flags were copied
+    into the profile as they came."""
+    settings = worker_settings(broker.url, aurora_home)
+    SIGNED[:] = token_headers(credential_for(settings, "ana", issue=True))
+    canary = "CANARY-flag-7f3a"
+
+    async def main():
+        async with in_process_worker(settings, broker.url):
+            ds = unique("flags")
+            chunk = orjson.loads(column_chunk(ds))
+            chunk["flags"] = [canary, "id"]
+            await send(broker.bootstrap, [("aurora.column-chunks", f"{ds}:0".encode(),
+                                           orjson.dumps(chunk))])
+            return ds, await read_topic(
+                broker.bootstrap, "aurora.column-profiles", timeout=60,
+                until=lambda ms: any(ds.encode() in m.value for m in ms))
+
+    ds, msgs = asyncio.run(main())
+    profiles = [orjson.loads(m.value) for m in msgs if ds.encode() in m.value]
+    assert [p["flags"] for p in profiles] == [["id"]]
+    assert not any(canary.encode() in m.value for m in msgs)
