@@ -198,3 +198,26 @@ def test_a_broker_that_is_not_there_is_one_line_and_exit_2(tmp_path: Path) -> No
                             capture_output=True, text=True, env=env, cwd=REPO, timeout=50)
     assert result.returncode == 2, result.stderr
     assert "Unable to bootstrap" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.timeout(120)
+def test_a_table_file_sqlite_cannot_read_is_kept_aside_and_the_run_answered(
+        tmp_path: Path) -> None:
+    """worker/v1/tables/profiles.sqlite overwritten with junk: the run answers every column
+    and the damaged file is kept next to the new one. Before, every agent crashed at each
+    assignment ('file is not a database') and `aurora run` waited its whole timeout (found
+    by bench/adversarial.py)."""
+    home = tmp_path / "home"
+    first, _ = _run(["run", str(EXAMPLES / "clean.csv"), "--json"], home)
+    assert first.returncode == 0, first.stderr
+    tables = home / "worker" / "v1" / "tables"
+    table = tables / "profiles.sqlite"
+    assert table.exists()
+    table.write_bytes(os.urandom(4096))
+    for extra in ("-wal", "-shm"):
+        (tables / f"profiles.sqlite{extra}").unlink(missing_ok=True)
+    result, _ = _run(["run", str(EXAMPLES / "clean.csv"), "--json", "--timeout", "60"], home,
+                     timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert len(json_lines(result.stdout)) == len(json_lines(first.stdout))
+    assert [p.name for p in tables.iterdir() if ".damaged-" in p.name][:1] != []
