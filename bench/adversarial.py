@@ -1033,10 +1033,13 @@ def judge_run(bf: BadFile, p: Proc, category: str = "files") -> Result:
     if not clean:
         r.crash, r.note = 1, why
         return r
+    if re.search(r"recommendations for \S+ after -?\d+s", p.err) and "--timeout" not in bf.args:
+        r.hang, r.note = 1, f"waited its whole --timeout: {_last_line(p.err)[:120]}"
+        return r
     if bf.expect == "answer":
         r.note = f"rc {p.rc}: {_last_line(p.err)}"
         return r
-    if p.rc != 2:
+    if p.rc != 2 and (category == "files" or bf.args[:1] == ("run",)):
         r.note = f"rc {p.rc} (README: 2 for what the user can fix): {_last_line(p.err)}"
         return r
     r.ok, r.note = True, f"rc 2: {_last_line(p.err)[:110]}"
@@ -1280,7 +1283,8 @@ class _Pwn:
 
 
 def judge_cli(c: CliCase, p: Proc, category: str) -> Result:
-    bf = BadFile(c.name, lambda d: d, cols=c.cols, expect=c.expect, timeout=120)
+    bf = BadFile(c.name, lambda d: d, cols=c.cols, expect=c.expect, timeout=120,
+                 args=tuple(c.args))
     r = judge_run(bf, p, category)
     if r.ok and p.rc == 0 and c.expect == "error" and not json_recs(p.out) and (
             c.args[0] != "run"):
