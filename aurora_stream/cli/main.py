@@ -169,6 +169,17 @@ async def _publish_and_collect(settings: Settings, file: str, bootstrap: str, *,
         await collector.stop()
 
 
+def _check_dataset(dataset: str | None) -> None:
+    """Refuse a dataset name no id can be made of, before starting a broker for it."""
+    from aurora_stream.client.publish import check_dataset_name
+
+    try:
+        check_dataset_name(dataset)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
 def _check_source(file: str) -> None:
     """Refuse a missing file, a directory or a device before starting a broker for it."""
     if file == "-":
@@ -215,6 +226,7 @@ def run(
     """Run the whole pipeline on FILE (embedded broker + worker), print, and exit."""
     _quiet_logs()
     _check_source(file)
+    _check_dataset(dataset)
     settings = _with_credential(_settings(broker, home, user, redis))
     running = _running_broker(settings)
 
@@ -237,6 +249,8 @@ def run(
 
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Failures a user can act on: one line on stderr, exit 2 (no traceback)."""
+    from aiokafka.errors import KafkaConnectionError  # a broker that is not there: fix the URL
+
     from aurora_stream.client.consume import DatasetFailed
     from aurora_stream.client.feedback import CorrectionRefused
     from aurora_stream.ingest.source import SourceError
@@ -246,7 +260,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from aurora_stream.service.homelock import HomeBusy, HomeFull
 
     return (SourceError, FileNotFoundError, KeyError, TimeoutError, DatasetFailed, HomeBusy,
-            HomeFull,
+            HomeFull, KafkaConnectionError,
             UserStateUnavailable, TamperedStateError, PriorUnavailable, PermissionError,
             CorrectionRefused)
 
@@ -392,6 +406,7 @@ def publish(
     """
     _quiet_logs()
     _check_source(file)
+    _check_dataset(dataset)
     settings = _with_credential(_settings(broker, home, user))
     running = _running_broker(settings)
 

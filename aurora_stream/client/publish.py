@@ -21,11 +21,24 @@ from aurora_stream.wire.records import CsvChunk
 from aurora_stream.wire.topics import COLUMN_CHUNKS, CSV_CHUNKS
 
 MAX_MESSAGE = 16 << 20
+MAX_DATASET_ID = 200  # the events' schema (wire/records.py _ID)
+_SUFFIX = 12
+MAX_DATASET_NAME = MAX_DATASET_ID - _SUFFIX - 1
+
+
+def check_dataset_name(name: str | None) -> None:
+    """Raise ValueError (one line) for a name no dataset id can be made of: the id
+    ``NAME-xxxxxxxxxxxx`` must fit the events' schema, or every chunk is refused (and the
+    dead letter's key, cut at 200 characters, names no dataset the publisher waits for)."""
+    if name is not None and not (0 < len(name) <= MAX_DATASET_NAME):
+        raise ValueError(f"a dataset name must have 1 to {MAX_DATASET_NAME} characters, "
+                         f"got {len(name)}")
 
 
 def new_dataset_id(name: str | None = None) -> str:
     """A dataset id unique per publish (``NAME-xxxxxxxx`` when a name is given)."""
-    suffix = uuid.uuid4().hex[:12]
+    check_dataset_name(name)
+    suffix = uuid.uuid4().hex[:_SUFFIX]
     return f"{name}-{suffix}" if name else suffix
 
 

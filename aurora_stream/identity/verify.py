@@ -30,6 +30,10 @@ class IdentityRefused(ValueError):
     (one line, never the token)."""
 
 
+class RegistryUnavailable(IdentityRefused):
+    """The token verifies but the registry (revocation) cannot be read right now."""
+
+
 Headers = Sequence[tuple[str, bytes]] | Mapping[str, bytes] | None
 
 
@@ -63,7 +67,9 @@ class Verifier:
         self.registry = registry
         self.cache_seconds = cache_seconds
         self.leeway = leeway
-        self._cache: dict[bytes, tuple[str, float]] = {}  # token -> (user, trusted until)
+        # token -> (user, trusted until, its expiry); an entry past its window is kept as
+        # the last known good answer for a registry outage (see user_of)
+        self._cache: dict[bytes, tuple[str, float, float]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Verifier:
@@ -83,10 +89,19 @@ class Verifier:
         if hit is not None and now < hit[1]:
             user = hit[0]
         else:
-            user, exp = self._check(token)
+            try:
+                user, exp = self._check(token)
+            except RegistryUnavailable:
+                # Signature and expiry verified, the registry unreadable (Redis down): a
+                # token this worker already found live stays admitted, as nothing can be
+                # revoked while the registry cannot be written either; one never checked
+                # is refused. The registry is asked again after the cache window.
+                if hit is None:
+                    raise
+                user, exp = hit[0], hit[2]
             if len(self._cache) >= CACHE_MAX:
                 self._cache.clear()
-            self._cache[token] = (user, min(now + self.cache_seconds, exp))
+            self._cache[token] = (user, min(now + self.cache_seconds, exp), exp)
         if claimed_user is not None and claimed_user != user:
             raise IdentityRefused(f"event claims user_id {_short(claimed_user)} but is signed "
                                   f"by {_short(user)}")
@@ -117,8 +132,9 @@ class Verifier:
             raise IdentityRefused("token's sub and jti must be non-empty strings")
         try:
             status = self.registry.status(jti, user)
-        except Exception as exc:  # a registry we cannot read refuses, never admits
-            raise IdentityRefused(f"cannot check revocation ({type(exc).__name__})") from None
+        except Exception as exc:  # a registry we cannot read never admits a token unseen
+            raise RegistryUnavailable(f"cannot check revocation ({type(exc).__name__})"
+                                      ) from None
         if status == REVOKED:
             raise IdentityRefused(f"revoked credential of {_short(user)}")
         if status != OK:

@@ -46,6 +46,9 @@ class Dialect:
         """Build from a dict, ignoring unknown keys (forward compatible events)."""
         known = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in known}
+        why = _invalid(kw)
+        if why is not None:  # an event's dialect is untrusted: refused with the reason,
+            raise ValueError(f"invalid dialect: {why}")  # never a TypeError deep in csv
         # no list in the event: the configured markers (AURORA_MISSING_MARKERS or default)
         kw["missing"] = markers(kw["missing"] or ()) if "missing" in kw else markers()
         return cls(**kw)
@@ -59,6 +62,39 @@ class Dialect:
             "encoding": self.encoding,
             "has_header": self.has_header,
         }
+
+
+_ONE_CHAR = ("delimiter",)  # exactly one character
+_AT_MOST_ONE = ("quotechar", "escapechar", "decimal", "thousands")  # "" = none
+
+
+def _invalid(kw: dict) -> str | None:
+    """Why the fields of a dialect from outside (an event) cannot be read with, or None."""
+    for name in ("encoding", "comment", *_ONE_CHAR, *_AT_MOST_ONE):
+        if name in kw and not isinstance(kw[name], str):
+            return f"{name} must be a string, not {type(kw[name]).__name__}"
+    for name in ("has_header", "single_column"):
+        if name in kw and not isinstance(kw[name], bool):
+            return f"{name} must be true or false"
+    if "skip_lines" in kw and (not isinstance(kw["skip_lines"], int)
+                               or isinstance(kw["skip_lines"], bool) or kw["skip_lines"] < 0):
+        return "skip_lines must be an integer >= 0"
+    if "missing" in kw and not (kw["missing"] is None or (
+            isinstance(kw["missing"], list | tuple)
+            and all(isinstance(m, str) for m in kw["missing"]))):
+        return "missing must be a list of strings"
+    for name in _ONE_CHAR:
+        if name in kw and len(kw[name]) != 1:
+            return f"{name} must be one character, got {len(kw[name])}"
+    for name in _AT_MOST_ONE:
+        if name in kw and len(kw[name]) > 1:
+            return f"{name} must be one character or empty, got {len(kw[name])}"
+    chars = [kw.get(n, "") for n in ("delimiter", "quotechar", "escapechar")]
+    if any(c in ("\n", "\r") for c in chars):
+        return "delimiter, quotechar and escapechar cannot be line breaks"
+    if chars[0] in chars[1:]:
+        return "the delimiter cannot also be the quote or escape character"
+    return None
 
 
 _SEP_LINE = re.compile(r'\s*"?sep=(.)"?[,;\t]*\s*', re.IGNORECASE)

@@ -29,8 +29,11 @@ def to_correction(event: CorrectionEvent, sealing_key: bytes | None = None) -> C
     missing = [k for k in _ECHO if k not in rec]
     if missing:
         raise InvalidCorrection(f"recommendation echo lacks {', '.join(missing)}")
-    if rec.get("recommendation_id", event.recommendation_id) != event.recommendation_id:
-        raise InvalidCorrection("recommendation echo has another recommendation_id")
+    for name in ("recommendation_id", "dataset_id", "column"):  # the event's own fields
+        # say what the echo says (sealed), or learn events and the review page would
+        # close another column's review with this answer
+        if rec.get(name, getattr(event, name)) != getattr(event, name):
+            raise InvalidCorrection(f"recommendation echo has another {name}")
     if not isinstance(rec["fingerprint"], dict):
         raise InvalidCorrection("recommendation fingerprint is not an object")
     return Correction(

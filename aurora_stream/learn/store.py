@@ -21,6 +21,7 @@ unreadable (it raises, it is never silently trusted): learning starts over.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -162,17 +163,38 @@ def state_key(home: Path | None = None, env: str | None = None) -> bytes:
         return key
     path = (home or aurora_home()) / "state.key"
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        # written whole under a temporary name, then linked into place (atomic, and refused
+        # if another process got there first): a concurrent first run never reads a
+        # half-written key, and a crash never leaves an empty one behind
+        tmp = path.with_name(f".state.key.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise PermissionError(
+            f"{path} is readable by others (mode {mode:o}); run: chmod 600 {path}"
+        ) from None
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> bytes:
+    """The key in ``path``, or a one-line ValueError that names the file and the way out."""
+    way_out = (f"restore it, or remove it together with the state it signed "
+               f"({path.parent / 'state'}): learning then starts over")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise PermissionError(
-                f"{path} is readable by others (mode {mode:o}); run: chmod 600 {path}"
-            ) from None
-        return bytes.fromhex(path.read_text().strip())
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_hex(32) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    return bytes.fromhex(path.read_text().strip())
+        key = bytes.fromhex(path.read_text().strip())
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError(f"{path} does not hold a hex key; {way_out}") from None
+    if len(key) < 16:
+        raise ValueError(f"{path} holds a key of {len(key)} bytes (at least 16 are "
+                         f"needed); {way_out}")
+    return key

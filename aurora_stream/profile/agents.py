@@ -15,6 +15,7 @@ from typing import Any
 from aurora_stream.identity import CHUNK_BYTES, TOKEN_HEADER
 from aurora_stream.identity.gate import Refused
 from aurora_stream.profile.columns import ChunkError, process_chunk
+from aurora_stream.profile.fingerprint import known_flags
 from aurora_stream.profile.progress import ColumnProgress, ColumnRefused
 from aurora_stream.profile.sketch import ColumnSketch
 from aurora_stream.wire import deadletter
@@ -167,7 +168,7 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
         if verdict == "duplicate":
             return False
         if verdict == "resend":  # the same file again under its id: answer it again
-            await _send_profile(outbox, cc.user_id, progress.profile or "")
+            await _send_profile(outbox, event, cc.user_id, progress.profile or "")
             return True
         runtime.metrics.column_chunks.inc()
         if verdict == "merged":
@@ -177,20 +178,22 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
         view = progress.acc.sketch.view()  # may raise on a crafted sketch: dead-lettered
         out = ColumnProfile(
             dataset_id=cc.dataset_id, user_id=cc.user_id, column=cc.column,
-            n_columns=cc.n_columns, view=view.to_dict(), flags=cc.flags,
+            n_columns=cc.n_columns, view=view.to_dict(), flags=known_flags(cc.flags),
             rows=int(view.count or 0), rows_rejected=progress.rejected,
             chunks=progress.acc.total or 0,
         )
         text = out.to_bytes().decode()
-        await _send_profile(outbox, cc.user_id, text)
+        await _send_profile(outbox, event, cc.user_id, text)
         progress.finish(text)
         finished[key] = progress
         return True
 
-    async def _send_profile(outbox: Outbox, user_id: str, profile_json: str) -> None:
-        # re-keyed by user: the recommend agent runs where the user's state lives
+    async def _send_profile(outbox: Outbox, event: Any, user_id: str,
+                            profile_json: str) -> None:
+        # re-keyed by user: the recommend agent runs where the user's state lives; signed
+        # with the column-chunk's credential, which the recommend agent verifies again
         await outbox.send(topics[COLUMN_PROFILES], key=user_key(user_id),
-                          value=profile_json.encode())
+                          value=profile_json.encode(), headers=_token_headers(event))
 
     timed_out: set[bytes] = set()  # columns the sweep refused (Faust tables are written only
     # while processing an event of their partition; the next chunk of such a column records it)

@@ -81,7 +81,10 @@ def chunk_dialect(text: str, n: int) -> Dialect:
 
 def process_chunk(chunk: CsvChunk, mode: str = "raw") -> ChunkResult:
     """Parse and sketch one csv-chunk event (raises ChunkError when it has no usable header)."""
-    dialect = Dialect.from_dict(chunk.dialect) if chunk.dialect else None
+    try:
+        dialect = Dialect.from_dict(chunk.dialect) if chunk.dialect else None
+    except ValueError as exc:  # the event's dialect cannot be read with: refused, said why
+        raise ChunkError(str(exc)) from None
     names = list(chunk.columns) if chunk.columns else None
     text, first_line = chunk.data, chunk.first_line
     if names is None:

@@ -120,6 +120,18 @@ def name_flags(name: str) -> tuple[str, ...]:
     return tuple(w for w in NAME_FLAGS if w in found)
 
 
+def known_flags(flags: Sequence[str]) -> list[str]:
+    """The flags of ``NAME_FLAGS`` among ``flags`` (vocabulary order, each once): what a
+    column-chunk from outside (edge mode) may carry on past the profile stage, where a
+    name fragment or any other text must not go.
+
+    >>> known_flags(["zip", "SECRET-name", "id", "zip"])
+    ['id', 'zip']
+    """
+    given = set(flags)
+    return [w for w in NAME_FLAGS if w in given]
+
+
 def fingerprint(view: ProfileView, flags: Sequence[str] = ()) -> dict[str, float]:
     """Coarse learning features of a column: bucketed view fields plus ``flag:<token>``.
 

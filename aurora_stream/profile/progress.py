@@ -95,19 +95,21 @@ class ColumnProgress:
         return not self.done and self.updated > 0 and now - self.updated > timeout
 
     def missing(self) -> str:
-        """The chunks still missing, as a short text (``0-3, 7`` or ``after 12``)."""
+        """The chunks still missing, as a short text (``0-3, 7`` or ``after 12``).
+
+        Walks the chunks seen, never every seq up to the end: a publisher's seq is any
+        integer the schema allows (a crafted ``last`` chunk at 2**63), and this runs in the
+        sweep on the worker's event loop, where a loop over ``range(end)`` stopped every
+        agent of the worker for good."""
         seen = sorted(self.digests)
         total = self.acc.total if self.acc is not None else None
-        end = total if total is not None else (max(seen) + 1 if seen else 0)
-        gaps, start = [], None
-        for s in range(end):
-            if s not in self.digests and start is None:
-                start = s
-            if s in self.digests and start is not None:
-                gaps.append(f"{start}-{s - 1}" if s - 1 > start else str(start))
-                start = None
-        if start is not None:
-            gaps.append(f"{start}-{end - 1}" if end - 1 > start else str(start))
+        end = total if total is not None else (seen[-1] + 1 if seen else 0)
+        gaps: list[str] = []
+        expected = 0  # the first seq not yet accounted for
+        for s in [*(x for x in seen if x < end), end]:
+            if s > expected:
+                gaps.append(f"{expected}-{s - 1}" if s - 1 > expected else str(expected))
+            expected = s + 1
         tail = [] if total is not None else [f"the last chunk (after {end - 1})"]
         return ", ".join(gaps + tail) or "none"
 

@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Any
 
+from aurora_stream.identity.gate import Refused
 from aurora_stream.recommend.layer import UserStateUnavailable
 from aurora_stream.recommend.service import recommendation_event, review_request
 from aurora_stream.wire import deadletter
@@ -63,6 +64,9 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
         for event in batch:
             try:
                 profile = decode(ColumnProfile, event.value)
+                # a profile is as trusted as its signature: anyone who can write to the
+                # topic could otherwise have a sealed recommendation issued to any user
+                await runtime.gate.admit(event, profile.user_id, None, 0, topics, runtime)
                 t0 = time.perf_counter()
                 degraded = _load_user(runtime, profile.user_id)
                 rec = recommendation_event(runtime.recommender, profile, runtime.sealing_key)
@@ -72,6 +76,12 @@ def register(app: Any, topics: dict[str, Any], runtime: Any) -> None:
                 runtime.metrics.recommend_seconds.observe(time.perf_counter() - t0)
             except InvalidEvent as exc:
                 await deadletter.send(topics, runtime, event, str(exc))
+                continue
+            except Refused as exc:  # keyed dataset:column, so the publisher sees the column
+                m = event.message  # refused instead of waiting for it
+                await deadletter.send_letter(topics, runtime, deadletter.dead_letter(
+                    str(exc), m.topic, m.partition, m.offset, m.value,
+                    column_key(profile.dataset_id, profile.column)))
                 continue
             except Exception as exc:  # one bad event must not stop the agent
                 log.exception("recommend failed")

@@ -247,12 +247,24 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 
 
 async def _splice(reader, writer, open_target) -> None:
+    """Pipe one connection both ways until either side ends. Cancelled (the relay is
+    stopping), it aborts both sockets and returns normally: a connection handler that ends
+    cancelled makes asyncio 3.11 log "Exception in callback
+    StreamReaderProtocol.connection_made..." with a CancelledError traceback (its
+    done-callback asks the task for its exception), on the stderr of a CLI command that
+    otherwise succeeded."""
+    w2 = None
     try:
-        r2, w2 = await open_target()
-    except OSError:
-        writer.close()
-        return
-    await asyncio.gather(_pipe(reader, w2), _pipe(r2, writer))
+        try:
+            r2, w2 = await open_target()
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(_pipe(reader, w2), _pipe(r2, writer))
+    except asyncio.CancelledError:
+        for w in (writer, w2):
+            if w is not None:
+                w.transport.abort()
 
 
 class _UidRelay:

@@ -15,7 +15,9 @@ past the end of the new changelog; the local rows stay and the (empty) changelog
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ import faust.stores
 from faust.stores import base
 from faust.types import TP
 
+log = logging.getLogger("aurora.tables")
 URL = "sqlite://"
 EMBEDDED_URL = "sqlite://?offsets=off"
 
@@ -42,15 +45,42 @@ class Store(base.SerializedStore):
         tabledir.mkdir(parents=True, exist_ok=True)
         self.path = tabledir / f"{self.table_name}.sqlite"
         self.track_offsets = self.url.query.get("offsets", "on") != "off"
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                  check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB)")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS offsets (topic TEXT, part INTEGER, off INTEGER, "
-            "PRIMARY KEY (topic, part))"
-        )
+        try:
+            self.db = self._open()
+        except sqlite3.DatabaseError as exc:  # "file is not a database": damaged, overwritten
+            self.db = self._open_aside(exc)
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                             check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS offsets (topic TEXT, part INTEGER, off INTEGER, "
+                "PRIMARY KEY (topic, part))"
+            )
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
+
+    def _open_aside(self, exc: sqlite3.DatabaseError) -> sqlite3.Connection:
+        """A table file SQLite cannot read is kept aside (``.damaged-<time>``) and the table
+        starts empty. It holds chunk accounting only (columns in flight, digests of finished
+        ones), never learned state (AURORA_HOME/state): a file in flight is published again.
+        Failing instead left every agent crashing in a loop at each assignment, so `aurora
+        run` waited its whole timeout."""
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        for suffix in ("", "-wal", "-shm"):
+            part = self.path.with_name(self.path.name + suffix)
+            if part.exists():
+                part.rename(part.with_name(f"{part.name}.damaged-{stamp}"))
+        log.warning("table file %s cannot be read (%s): kept aside as %s.damaged-%s; the "
+                    "table starts empty (files in flight must be published again)",
+                    self.path, exc, self.path.name, stamp)
+        return self._open()
 
     # --- key/value
     def _get(self, key: bytes) -> bytes | None:

@@ -37,6 +37,10 @@ class Event(faust.Record, abstract=True):
     description = ""
     constraints = {}
 
+    def invariant(self) -> str | None:
+        """What is wrong with a schema-valid event across its fields (None: nothing)."""
+        return None
+
     def to_bytes(self) -> bytes:
         """The JSON bytes that go on the wire (``v`` carries the schema version)."""
         return orjson.dumps({"v": self.schema_version, **self.asdict()})
@@ -52,6 +56,8 @@ class CsvChunk(Event):
     )
     constraints = {
         "dataset_id": _ID, "user_id": _ID, "seq": {"minimum": 0}, "first_line": {"minimum": 1},
+        "oversize": {"items": {"type": "array", "items": {"type": "integer", "minimum": 1},
+                               "minItems": 2, "maxItems": 2}},
     }
 
     dataset_id: str
@@ -108,6 +114,9 @@ class ColumnChunk(Event):
     rows_rejected: int
     mode: str = "raw"
 
+    def invariant(self) -> str | None:
+        return _column_of(self.column, self.n_columns)
+
 
 class ColumnProfile(Event):
     """The finished profile of one column of one file (statistics only)."""
@@ -125,6 +134,9 @@ class ColumnProfile(Event):
     rows: int
     rows_rejected: int
     chunks: int
+
+    def invariant(self) -> str | None:
+        return _column_of(self.column, self.n_columns)
 
 
 class Recommendation(Event):
@@ -312,6 +324,12 @@ RECORDS: tuple[type[Event], ...] = (
 E = TypeVar("E", bound=Event)
 
 
+def _column_of(column: int, n_columns: int) -> str | None:
+    if column >= n_columns:
+        return f"column {column} of a file of {n_columns} column(s)"
+    return None
+
+
 class InvalidEvent(ValueError):
     """The bytes are not a valid event of the expected type; the message says why."""
 
@@ -389,7 +407,11 @@ def decode(record: type[E], data: bytes | None) -> E:
     except fastjsonschema.JsonSchemaException as exc:
         raise InvalidEvent(f"{record.schema_name} schema: {_safe_reason(exc.message)}") from None
     obj.pop("v")
-    return record(**obj)
+    event = record(**obj)
+    why = event.invariant()
+    if why is not None:
+        raise InvalidEvent(f"{record.schema_name}: {why}")
+    return event
 
 
 _UNKNOWN_PROPS = re.compile(r"must not contain \{.*\} properties", re.S)

@@ -170,3 +170,50 @@ def test_concurrent_first_use_makes_one_key_and_one_credential(tmp_path: Path) -
     assert len(set(tokens)) == 1
     v = Verifier.from_settings(Settings.from_env(home=home))
     assert v.user_of(token_headers(tokens[0]), "default") == "default"
+
+
+def test_a_redis_outage_keeps_admitting_tokens_already_found_live(settings: Settings,
+                                                                  tmp_path: Path) -> None:
+    """Redis (the registry of a deployment) killed while workers run: a token a worker
+    verified before the outage stays admitted (no revocation can be recorded while Redis
+    is down either), so recommendations still go out; a token never checked is refused;
+    once Redis is back, the registry decides again. Before, every event was refused
+    'cannot check revocation' once the 5 s window ran out (found by bench/adversarial.py:
+    Redis SIGKILLed under `aurora up --redis`)."""
+    import shutil
+    import subprocess
+
+    from aurora_stream.service.ports import free_port, wait_for_port
+
+    port = free_port()
+
+    def redis() -> subprocess.Popen:
+        p = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port",
+                              str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                              "no", "--dir", str(tmp_path)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(port, 10)
+        return p
+
+    server = redis()
+    try:
+        s = replace(settings, redis_url=f"redis://127.0.0.1:{port}/0",
+                    identity_cache_seconds=0.2)
+        seen, _ = Issuer.from_settings(s).issue("fay")
+        unseen, _ = Issuer.from_settings(s).issue("gus")
+        v = Verifier.from_settings(s)
+        assert v.user_of(token_headers(seen), "fay") == "fay"
+        server.kill()
+        server.wait(10)
+        time.sleep(0.3)  # past the cache window: the registry is asked, and is down
+        for _ in range(3):
+            assert v.user_of(token_headers(seen), "fay") == "fay"
+            time.sleep(0.1)
+        assert "cannot check revocation" in _refused(v, token_headers(unseen), "gus")
+        assert "signed by" in _refused(v, token_headers(seen), "gus")  # still fay's only
+        server = redis()  # back (empty: a fresh server without persistence) ...
+        time.sleep(0.3)
+        assert "not issued" in _refused(v, token_headers(seen), "fay")  # ... and it decides
+    finally:
+        server.kill()
+        server.wait(10)

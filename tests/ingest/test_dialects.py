@@ -122,6 +122,39 @@ def test_dialect_dict_roundtrip_and_sniff_json():
     }
 
 
+@pytest.mark.parametrize("bad,why", [
+    ({"delimiter": ""}, "delimiter must be one character"),
+    ({"delimiter": "ab"}, "delimiter must be one character"),
+    ({"delimiter": 5}, "delimiter must be a string"),
+    ({"delimiter": ",", "quotechar": ","}, "cannot also be the quote"),
+    ({"escapechar": "\\\\"}, "escapechar must be one character or empty"),
+    ({"quotechar": "\n"}, "line breaks"),
+    ({"skip_lines": -1}, "skip_lines"),
+    ({"has_header": "yes"}, "has_header"),
+    ({"missing": [1]}, "missing"),
+])
+def test_a_dialect_from_an_event_is_checked_before_anything_reads_with_it(bad, why):
+    """A csv-chunk's dialect is untrusted: Dialect.from_dict refuses what csv cannot read
+    with (the reason is a dead letter's), where a TypeError from deep in the csv module
+    was an 'internal error' with a traceback in the worker's log; process_chunk says so
+    as a ChunkError."""
+    from aurora_stream.profile.columns import ChunkError, process_chunk
+    from aurora_stream.wire.records import CsvChunk
+
+    with pytest.raises(ValueError, match=why):
+        Dialect.from_dict({**Dialect().to_dict(), **bad})
+    chunk = CsvChunk(dataset_id="d", user_id="u", seq=0, last=True, first_line=1,
+                     data="a,b\n1,2\n", dialect={**Dialect().to_dict(), **bad})
+    with pytest.raises(ChunkError, match="invalid dialect"):
+        process_chunk(chunk)
+
+
+def test_every_sniffed_dialect_passes_the_check(write):
+    for sep in (",", ";", "\t", "|"):
+        d = sniff(write("t.csv", _table(sep).encode()))
+        assert Dialect.from_dict(d.to_dict()) == d
+
+
 def test_votes_over_samples_from_the_whole_file(write):
     # head lines are one-column text; the table body (most of the file) is ';' separated
     head = "".join(f"row {i}; note\n" for i in range(5))

@@ -80,6 +80,37 @@ def test_state_key_setting_then_generated_file(aurora_home: Path, monkeypatch) -
         state_key()
 
 
+@pytest.mark.parametrize("content,why", [("not hex at all", "does not hold a hex key"),
+                                         ("", "key of 0 bytes"), ("00", "key of 1 bytes")])
+def test_a_damaged_state_key_is_one_line_naming_the_file_and_the_way_out(
+        aurora_home: Path, content: str, why: str) -> None:
+    """A garbled state.key was 'non-hexadecimal number found in fromhex() arg at position 0'
+    (no file named; found by bench/adversarial.py); an empty one, as a crash between
+    creating and writing it used to leave, refused the home for good with no hint."""
+    path = aurora_home / "state.key"
+    path.write_text(content)
+    path.chmod(0o600)
+    with pytest.raises(ValueError, match=why) as exc:
+        state_key()
+    assert str(path) in str(exc.value) and "remove it together with the state" in str(exc.value)
+
+
+def test_concurrent_first_uses_of_a_home_get_one_whole_key(aurora_home: Path) -> None:
+    """Processes creating state.key at once all read the same whole key (it is written
+    under a temporary name and linked into place, never seen half written)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    with ctx.Pool(6) as pool:
+        keys = pool.map(_key_of, [str(aurora_home)] * 6)
+    assert len(set(keys)) == 1 and len(keys[0]) == 32
+    assert [p.name for p in aurora_home.iterdir() if p.name.startswith(".state.key")] == []
+
+
+def _key_of(home: str) -> bytes:
+    return state_key(Path(home))
+
+
 def test_redis_store_same_contract(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
     store = RedisStore(client, KEY, prefix="test-learn-store")

@@ -75,6 +75,23 @@ def test_a_column_waiting_for_chunks_that_never_come_times_out_naming_them() -> 
         feed(p, 0, ["c"])
 
 
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("seq", [2**63 - 1, 10**12])
+def test_a_huge_last_seq_times_out_at_once_naming_its_gap(seq: int) -> None:
+    """The sweep names the missing chunks on the worker's event loop: it must cost what
+    was seen, not the seq a publisher wrote (a signed chunk at 2**63 - 1 with last=true
+    stopped every agent of the worker: the gap was walked one seq at a time)."""
+    import time
+
+    p = ColumnProgress()
+    feed(p, seq, ["a"], last=True)
+    feed(p, 3, ["b"])
+    t0 = time.perf_counter()
+    reason = p.time_out(600)
+    assert time.perf_counter() - t0 < 0.5
+    assert f"chunks 0-2, 4-{seq - 1} never arrived" in reason
+
+
 def test_state_of_release_0_1_0_is_read() -> None:
     assert ColumnProgress.from_json("done").done
     b64, sk = chunk(["a"])

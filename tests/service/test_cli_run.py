@@ -170,3 +170,54 @@ def test_a_record_over_the_broker_message_limit_is_one_rejected_row(tmp_path: Pa
     assert "line 1502: record of 17,825,801 characters is longer than" in out
     assert all(name in out for name in ("│ id ", "│ name ", "│ note "))
     _assert_nothing_left(home, seen)
+
+
+@pytest.mark.timeout(60)
+def test_a_dataset_name_no_id_can_be_made_of_is_refused_before_anything_starts(
+        tmp_path: Path) -> None:
+    """A 250-character --dataset made ids the events' schema refuses (200 at most): every
+    chunk was dead-lettered under a key cut at 200 characters, which the publisher never
+    matched, so `aurora run` waited its whole --timeout (found by bench/adversarial.py)."""
+    t0 = time.monotonic()
+    result, seen = _run(["run", str(EXAMPLES / "clean.csv"), "--dataset", "d" * 250],
+                        tmp_path / "home", timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert "dataset name must have 1 to 187 characters" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not any("tansu" in c for c in seen.values()) and time.monotonic() - t0 < 20
+
+
+@pytest.mark.timeout(60)
+def test_a_broker_that_is_not_there_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    """AURORA_BROKER naming a port nobody listens on is the user's to fix: one line, exit 2
+    (README), not exit 1 as an internal error."""
+    env = {**_env(tmp_path / "home"), "AURORA_BROKER": "kafka://127.0.0.1:1"}
+    subprocess.run([AURORA, "users", "add", "default"], env=env, cwd=REPO, check=True,
+                   capture_output=True, timeout=30)
+    result = subprocess.run([AURORA, "run", str(EXAMPLES / "clean.csv"), "--timeout", "10"],
+                            capture_output=True, text=True, env=env, cwd=REPO, timeout=50)
+    assert result.returncode == 2, result.stderr
+    assert "Unable to bootstrap" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.timeout(120)
+def test_a_table_file_sqlite_cannot_read_is_kept_aside_and_the_run_answered(
+        tmp_path: Path) -> None:
+    """worker/v1/tables/profiles.sqlite overwritten with junk: the run answers every column
+    and the damaged file is kept next to the new one. Before, every agent crashed at each
+    assignment ('file is not a database') and `aurora run` waited its whole timeout (found
+    by bench/adversarial.py)."""
+    home = tmp_path / "home"
+    first, _ = _run(["run", str(EXAMPLES / "clean.csv"), "--json"], home)
+    assert first.returncode == 0, first.stderr
+    tables = home / "worker" / "v1" / "tables"
+    table = tables / "profiles.sqlite"
+    assert table.exists()
+    table.write_bytes(os.urandom(4096))
+    for extra in ("-wal", "-shm"):
+        (tables / f"profiles.sqlite{extra}").unlink(missing_ok=True)
+    result, _ = _run(["run", str(EXAMPLES / "clean.csv"), "--json", "--timeout", "60"], home,
+                     timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert len(json_lines(result.stdout)) == len(json_lines(first.stdout))
+    assert [p.name for p in tables.iterdir() if ".damaged-" in p.name][:1] != []

@@ -147,3 +147,73 @@ def test_hostile_events_never_lose_a_good_one(broker, aurora_home) -> None:
     assert [e.kind for e in done.values()] == ["applied"]
     for c in refused:
         assert any(c.correction_id in (d.event or "") for d in dls)
+
+
+def column_profile(ds: str, user: str = "ana") -> bytes:
+    return orjson.dumps({"v": 1, "dataset_id": ds, "user_id": user, "column": 0,
+                         "n_columns": 1, "view": {"count": 300.0, "nulls": 0.0},
+                         "flags": [], "rows": 300, "rows_rejected": 0, "chunks": 1})
+
+
+@pytest.mark.timeout(120)
+def test_column_profiles_are_verified_like_every_other_input(broker, aurora_home) -> None:
+    """aurora.column-profiles is an input of the recommend agent: a profile written there
+    unsigned, or signed by ana but claiming bob, is refused (keyed dataset:column, so a
+    publisher sees its column refused), and no sealed recommendation is issued to the user
+    it names; the profiles the profile agent derives carry the publisher's credential, so a
+    good file is still answered. Before, anyone who could write to the topic had the worker
+    issue sealed recommendations (and review requests) to any user."""
+    settings = worker_settings(broker.url, aurora_home)
+    SIGNED[:] = token_headers(credential_for(settings, "ana", issue=True))
+
+    async def main():
+        async with in_process_worker(settings, broker.url):
+            col = await ResultCollector(broker.bootstrap, from_start=True).start()
+            try:
+                unsigned, claims_bob, good = unique("unsigned"), unique("bob"), unique("good")
+                p = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+                await p.start()
+                try:
+                    await p.send_and_wait("aurora.column-profiles", column_profile(unsigned),
+                                          key=b"ana")
+                finally:
+                    await p.stop()
+                await send(broker.bootstrap, [
+                    ("aurora.column-profiles", b"bob", column_profile(claims_bob, "bob")),
+                    ("aurora.csv-chunks", good.encode(), csv_chunk(good))])
+                answered = await col.wait(good, timeout=60)
+                for ds in (unsigned, claims_bob):
+                    assert await col.wait(ds, timeout=30, n_columns=1) == []
+                    assert "unauthenticated" in col.refused(ds)[0]
+            finally:
+                await col.stop()
+            return answered
+
+    assert len(asyncio.run(main())) == 3
+
+
+@pytest.mark.timeout(120)
+def test_flags_outside_the_vocabulary_stop_at_the_profile_stage(broker, aurora_home) -> None:
+    """An edge-mode column-chunk is written by the publisher: its flags may hold anything (a
+    column name, a raw value). The profile keeps only NAME_FLAGS tokens, so nothing else
+    reaches aurora.column-profiles (or what follows it). Before, the flags were copied
+    into the profile as they came."""
+    settings = worker_settings(broker.url, aurora_home)
+    SIGNED[:] = token_headers(credential_for(settings, "ana", issue=True))
+    canary = "CANARY-flag-7f3a"
+
+    async def main():
+        async with in_process_worker(settings, broker.url):
+            ds = unique("flags")
+            chunk = orjson.loads(column_chunk(ds))
+            chunk["flags"] = [canary, "id"]
+            await send(broker.bootstrap, [("aurora.column-chunks", f"{ds}:0".encode(),
+                                           orjson.dumps(chunk))])
+            return ds, await read_topic(
+                broker.bootstrap, "aurora.column-profiles", timeout=60,
+                until=lambda ms: any(ds.encode() in m.value for m in ms))
+
+    ds, msgs = asyncio.run(main())
+    profiles = [orjson.loads(m.value) for m in msgs if ds.encode() in m.value]
+    assert [p["flags"] for p in profiles] == [["id"]]
+    assert not any(canary.encode() in m.value for m in msgs)

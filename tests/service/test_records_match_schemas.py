@@ -9,6 +9,7 @@ import pytest
 from aurora_stream.wire.records import (
     RECORDS,
     ColumnChunk,
+    ColumnProfile,
     CsvChunk,
     DeadLetter,
     Event,
@@ -120,6 +121,13 @@ def test_constraints_are_enforced_on_decode() -> None:
     cc = {"v": 1, **SAMPLES["column-chunk"]}
     with pytest.raises(InvalidEvent):
         decode(ColumnChunk, orjson.dumps({**cc, "mode": "sideways"}))
+    with pytest.raises(InvalidEvent, match="csv-chunk schema"):  # [line, characters]
+        decode(CsvChunk, orjson.dumps({**chunk, "oversize": [[0]]}))
+    with pytest.raises(InvalidEvent, match="column 7 of a file of 2"):
+        decode(ColumnChunk, orjson.dumps({**cc, "column": 7, "n_columns": 2}))
+    profile = {"v": 1, **SAMPLES["column-profile"]}
+    with pytest.raises(InvalidEvent, match="column 0 of a file of 0"):
+        decode(ColumnProfile, orjson.dumps({**profile, "column": 0, "n_columns": 0}))
     with pytest.raises(InvalidEvent, match="not JSON"):
         decode(DeadLetter, b"\xff")
     with pytest.raises(InvalidEvent, match="empty message"):
