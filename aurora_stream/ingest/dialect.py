@@ -120,6 +120,38 @@ def _preamble(head: str) -> tuple[int, str, str]:
     return i, sep, comment
 
 
+_HEADER_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _open_field(head: str) -> str | None:
+    r"""The delimiter of a file whose head sample is a header line, then a record with a
+    quoted field that opens and does not close before the sample ends (the sample is cut).
+
+    Such a field is longer than a sample: its text, newlines included, may fill every
+    sample the sniffer reads, whose scores then describe the field's text (words between
+    spaces), not the table. The header line, read before any quote opens, still shows the
+    table's delimiter; ``None`` when the head is not like that.
+
+    >>> _open_field('id,text,n\n1,"a long, long\ntext with ""quotes"" and')
+    ','
+    >>> _open_field('id,text,n\n1,"short",2\n2,"s",6') is None
+    True
+    """
+    header, _, rest = head.partition("\n")
+    if not rest or '"' in header:
+        return None
+    start = rest.find('"')
+    if start < 0 or "\n" in rest[:start]:
+        return None  # no quote in the first record
+    if '"' in rest[start + 1:].replace('""', ""):
+        return None  # the field closes inside the sample
+    before = rest[:start]
+    for d in _HEADER_DELIMITERS:
+        if len(header.split(d)) >= 2 and (before == "" or before.endswith(d)):
+            return d
+    return None
+
+
 def _records(text: str, d: str, q: str, e: str, limit: int = 200) -> list[tuple[int, list[str]]]:
     """(0-based line index, fields) of the first records, blank lines skipped."""
     out: list[tuple[int, list[str]]] = []
@@ -259,6 +291,9 @@ def sniff(source: str | Path | bytes, *, sample_bytes: int = 64 * 1024,
                 totals[key] += value * (2.0 if i == 0 else 1.0)
     if not _head_single(head):  # the head reads as a table: later samples cannot make the
         totals = Counter({k: v for k, v in totals.items() if k[0] != SINGLE})  # file one column
+    open_field = _open_field(scored[0]) if samples[0].cut_end and columns is None else None
+    if open_field and not sep and '"' in quotes:  # every sample may lie inside that field
+        totals = Counter({(open_field, '"', ""): 1.0})
     if totals and max(totals.values()) > 0:
         d, q, e = min(totals.items(), key=rank_key)[0]
     else:

@@ -80,3 +80,23 @@ def test_the_parse_stage_reports_a_cut_out_record_as_a_rejected_row():
     assert row.line == 4 and "20,000,000 characters" in row.reason and row.raw == ""
     assert {c.rows_in for c in result.columns} == {6}
     assert {c.rows_rejected for c in result.columns} == {1}
+
+
+def test_a_quoted_field_filling_every_sniffer_sample_is_one_rejected_record():
+    """The sniffer's samples (head, middle, tail) all lie inside one quoted field of the
+    first record: their text (words between spaces, newlines) used to win the delimiter
+    vote, every line of the field was rejected, and a 50 MB field gave no answer in 220 s
+    (bench/adversarial.py). The header line shows the table's dialect; the field is one
+    rejected record with its line number."""
+    from aurora_stream.ingest.dialect import sniff
+
+    words = 'lorem ipsum, ""quoted"" and\nnewline '
+    text = 'id,text,n\n1,"' + words * (3_000_000 // len(words)) + '",2\n2,"s",6\n'
+    dialect = sniff(text.encode())
+    assert (dialect.delimiter, dialect.quotechar, dialect.has_header) == (",", '"', True)
+    header, chunks = read_table(io.BytesIO(text.encode()), dialect, chunk_bytes=1 << 20,
+                                record_limit=1 << 20)
+    chunks = list(chunks)
+    assert header == ["id", "text", "n"]
+    assert [o.line for c in chunks for o in c.oversize] == [2]
+    assert _lines(chunks) == {len(text.splitlines()): '2,"s",6'}
