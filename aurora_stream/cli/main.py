@@ -119,6 +119,8 @@ def _quiet_logs() -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for name in ("aiokafka", "faust", "mode", "kafka"):
         logging.getLogger(name).setLevel(level)
+    if "AURORA_LOG_LEVEL" not in os.environ:  # the clients' retries of a broker that went
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # away: the command says it
 
 
 def _progress(transient: bool = True) -> Progress:
@@ -258,19 +260,33 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from aurora_stream.learn.store import TamperedStateError
     from aurora_stream.recommend.prior import PriorUnavailable
     from aurora_stream.service.homelock import HomeBusy, HomeFull
+    from aurora_stream.service.worker import BrokerStopped
 
     return (SourceError, FileNotFoundError, KeyError, TimeoutError, DatasetFailed, HomeBusy,
-            HomeFull, KafkaConnectionError,
+            HomeFull, KafkaConnectionError, BrokerStopped,
             UserStateUnavailable, TamperedStateError, PriorUnavailable, PermissionError,
             CorrectionRefused)
 
 
 def _run_async(main) -> int:
+    from aurora_stream.service.worker import BrokerStopped
+
+    runner = asyncio.Runner()
     try:
-        return asyncio.run(main()) or 0
+        return runner.run(main()) or 0
+    except BrokerStopped as exc:
+        # The worker's Kafka clients keep retrying the dead broker, and closing the loop
+        # waits for them for minutes: say what happened and leave now (learned state is
+        # written atomically as it changes; the home's lock is released).
+        err.print(f"[red]error:[/] {exc}")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(2)
     except _user_errors() as exc:
         err.print(f"[red]error:[/] {exc}")
         return 2
+    finally:
+        runner.close()
 
 
 async def _keep_recommendations(settings: Settings, bootstrap: str) -> None:

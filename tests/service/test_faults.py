@@ -139,3 +139,47 @@ def test_a_full_disk_refuses_the_correction_visibly_and_a_retry_applies_it_once(
     finally:
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
         shutil.rmtree(mnt, ignore_errors=True)
+
+
+def _broker_pids(home: Path) -> list[int]:
+    """The embedded broker's processes (Tansu, and its namespace wrapper) of ``home``."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            env = (d / "environ").read_bytes()
+            cmd = (d / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"AURORA_HOME={home}".encode() in env and b"tansu" in cmd:
+            pids.append(int(d.name))
+    return pids
+
+
+@pytest.mark.timeout(120)
+def test_the_embedded_broker_killed_mid_run_ends_it_with_one_line(tmp_path: Path) -> None:
+    """SIGKILL of the embedded broker while ``aurora run`` works: the run says so in one line
+    and exits 2 at once (it used to wait for its whole timeout, printing the Kafka clients'
+    connection errors by the thousand)."""
+    path = tmp_path / "big.csv"
+    with path.open("w") as f:
+        f.write("id,amount,country,comment\n")
+        for i in range(1_500_000):
+            f.write(f"{i},{i % 997 * 1.25:.2f},{('DE', 'FR', 'IT')[i % 3]},word {i % 999}\n")
+    home = tmp_path / "home"
+    p = subprocess.Popen([AURORA, "run", str(path), "--json"], env=_env(home),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not _broker_pids(home) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2.0)  # publishing and parsing under way
+    assert p.poll() is None, "the run ended before the broker could be killed"
+    for pid in _broker_pids(home):
+        os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
+    _, stderr = p.communicate(timeout=60)
+    assert p.returncode == 2, stderr[-2000:]
+    assert time.monotonic() - killed < 15
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert lines == [lines[-1]] and "the embedded broker stopped" in lines[-1], stderr[-2000:]
