@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -112,6 +113,13 @@ def _running_broker(settings: Settings) -> str | None:
     return broker
 
 
+def _thread_error(args: threading.ExceptHookArgs) -> None:
+    """A library thread's death is logged (shown with AURORA_LOG_LEVEL=DEBUG), not printed
+    as a traceback: the command reports the failure it causes in one line."""
+    logging.getLogger("aurora.cli").debug("thread %s died", args.thread, exc_info=(
+        args.exc_type, args.exc_value, args.exc_traceback))
+
+
 def _quiet_logs() -> None:
     from aurora_stream.config import log_level
 
@@ -119,8 +127,10 @@ def _quiet_logs() -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for name in ("aiokafka", "faust", "mode", "kafka"):
         logging.getLogger(name).setLevel(level)
-    if "AURORA_LOG_LEVEL" not in os.environ:  # the clients' retries of a broker that went
-        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # away: the command says it
+    if "AURORA_LOG_LEVEL" not in os.environ:  # a broker that went away: the command says
+        for name in ("aiokafka", "faust", "mode"):  # it in one line; these would add their
+            logging.getLogger(name).setLevel(logging.CRITICAL)  # retries and tracebacks
+        threading.excepthook = _thread_error  # Faust's consumer thread dies with it too
 
 
 def _progress(transient: bool = True) -> Progress:
@@ -268,20 +278,26 @@ def _user_errors() -> tuple[type[BaseException], ...]:
             CorrectionRefused)
 
 
+def _leave(exc: BaseException) -> None:
+    """One line, exit 2, now: the worker's Kafka clients keep retrying a dead broker, and
+    closing the loop waits for them for minutes (learned state is written atomically as it
+    changes; the home's lock is released with the process)."""
+    err.print(f"[red]error:[/] {exc}")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(2)
+
+
 def _run_async(main) -> int:
+    from aurora_stream.service import worker
     from aurora_stream.service.worker import BrokerStopped
 
+    worker.on_stuck_broker_exit = _leave
     runner = asyncio.Runner()
     try:
         return runner.run(main()) or 0
     except BrokerStopped as exc:
-        # The worker's Kafka clients keep retrying the dead broker, and closing the loop
-        # waits for them for minutes: say what happened and leave now (learned state is
-        # written atomically as it changes; the home's lock is released).
-        err.print(f"[red]error:[/] {exc}")
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(2)
+        _leave(exc)
     except _user_errors() as exc:
         err.print(f"[red]error:[/] {exc}")
         return 2

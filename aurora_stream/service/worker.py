@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,12 +113,20 @@ class BrokerStopped(RuntimeError):
                          f"nothing, so run the command again{where}")
 
 
+on_stuck_broker_exit: Callable[[BrokerStopped], None] | None = None
+"""Called when the command has not ended ``STUCK_AFTER`` seconds after the embedded broker
+exited (a cancel can be swallowed, e.g. while Faust starts); the CLI prints the error and
+leaves the process."""
+STUCK_AFTER = 5.0
+
+
 @dataclass
 class _Watch:
     owner: asyncio.Task
     task: asyncio.Task | None = None
     code: int | None = None
     caught: bool = False  # the stack has turned the cancellation into BrokerStopped
+    stopping: bool = False  # the stack stops the broker itself: its exit is no fault
 
 
 def _watch(broker: EmbeddedBroker, every: float = 0.5) -> _Watch:
@@ -141,7 +150,20 @@ def _watch(broker: EmbeddedBroker, every: float = 0.5) -> _Watch:
             owner.cancel()
             await asyncio.sleep(every * 2)
 
+    def stuck() -> None:
+        """A thread: the event loop itself may be held (Faust crashing while it starts)."""
+        proc = broker.process
+        if proc is None:
+            return
+        proc.wait()
+        if watch.stopping:
+            return
+        time.sleep(STUCK_AFTER)
+        if on_stuck_broker_exit is not None:
+            on_stuck_broker_exit(BrokerStopped(proc.returncode, broker.log_path))
+
     watch.task = asyncio.get_running_loop().create_task(poll())
+    threading.Thread(target=stuck, name="aurora-broker-watch", daemon=True).start()
     return watch
 
 
@@ -192,6 +214,8 @@ async def running_stack(settings: Settings, *, with_worker: bool = True,
             if worker is not None and not died:  # with the broker gone, Faust's stop
                 await worker.stop()  # waits on it for minutes: skip it
         finally:
+            if watch is not None:
+                watch.stopping = not died
             if broker is not None:
                 broker.stop()
             if lock is not None:
