@@ -178,7 +178,12 @@ def test_the_embedded_broker_killed_mid_run_ends_it_with_one_line(tmp_path: Path
     for pid in _broker_pids(home):
         os.kill(pid, signal.SIGKILL)
     killed = time.monotonic()
-    _, stderr = p.communicate(timeout=60)
+    try:
+        _, stderr = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:  # a failed run is not left behind
+            p.kill()
+            p.wait(10)
     assert p.returncode == 2, stderr[-2000:]
     assert time.monotonic() - killed < 15
     lines = [ln for ln in stderr.splitlines() if ln.strip()]
